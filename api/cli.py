@@ -1,0 +1,74 @@
+"""The ``ordo`` command line."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from api.cli_flow import flow_app
+from api.keys import Role, create_key
+from api.settings import get_settings
+from engine.db import Database
+from migrations.runner import upgrade
+
+app = typer.Typer(help="Ordo: order management whose behaviour lives in flows.", no_args_is_help=True)
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+app.add_typer(flow_app, name="flow")
+
+DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: ORDO_DATABASE_URL).")]
+
+
+def _url(db: str | None) -> str:
+    return db or get_settings().database_url
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOption = None) -> None:
+    """Migrates the database to the newest schema."""
+    upgrade(_url(db))
+    typer.echo("database is at the newest schema", err=True)
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[Role, typer.Option(help="admin, manager, agent or integrator")],
+    name: Annotated[str, typer.Option(help="Who or what the key is for")],
+    db: DbOption = None,
+) -> None:
+    """Prints a new API key alone on stdout."""
+    url = _url(db)
+    upgrade(url)
+    database = Database(url)
+    with database.uow() as uow:
+        secret = create_key(uow.session, role=role, name=name)
+        uow.commit()
+    database.dispose()
+    typer.echo(secret)
+
+
+@app.command()
+def serve(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    demo: Annotated[bool, typer.Option("--demo", help="Load demo data and print demo keys")] = False,
+    no_worker: Annotated[bool, typer.Option("--no-worker", help="Do not run the in-process worker")] = False,
+) -> None:
+    """Serves the API and the browser UI; migrates the database first."""
+    import uvicorn
+
+    from api.app import create_app
+
+    url = _url(db)
+    upgrade(url)
+    database = Database(url)
+    typer.echo(f"Ordo on http://{host}:{port}  (database {url})", err=True)
+    uvicorn.run(create_app(database), host=host, port=port, log_level="info")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,96 @@
+"""Runtime state of one run, independent of where it is kept (memory or database)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from engine import codec
+
+
+@dataclass
+class RunState:
+    id: str
+    flow_id: str
+    version_number: int
+    subject_id: str | None
+    node: str | None
+    variables: dict[str, Any] = field(default_factory=dict)
+    status: str = "running"
+    step_count: int = 0
+    # Visits per node: part of the idempotency key, so a loop that comes back to a node makes a new
+    # key while a retry of the same visit keeps it.
+    visits: dict[str, int] = field(default_factory=dict)
+    attempt: int = 1
+    version_id: str | None = None
+    parent_run_id: str | None = None
+    parent_index: int | None = None
+    error: str | None = None
+
+    def dump_variables(self) -> dict[str, Any]:
+        return {"vars": codec.encode(self.variables), "visits": dict(self.visits), "attempt": self.attempt}
+
+    def load_variables(self, stored: dict[str, Any] | None) -> None:
+        stored = stored or {}
+        self.variables = codec.decode(stored.get("vars") or {})
+        self.visits = {str(k): int(v) for k, v in (stored.get("visits") or {}).items()}
+        self.attempt = int(stored.get("attempt") or 1)
+
+
+@dataclass
+class StepRecord:
+    node_id: str
+    kind: str
+    attempt: int
+    status: str  # completed | failed | waiting | retrying
+    started_at: datetime
+    finished_at: datetime | None = None
+    inputs: dict[str, Any] | None = None
+    outputs: Any = None
+    error: str | None = None
+    error_code: str | None = None
+    seq: int = 0
+
+
+@dataclass
+class WaitSpec:
+    """How a run parks: the engine keeps this and nothing else while the run waits."""
+
+    kind: str  # event | timer | task | retry | call
+    node_id: str
+    due_at: datetime | None = None
+    event_name: str | None = None
+    task: dict[str, Any] | None = None
+    children: list[ChildStart] = field(default_factory=list)
+
+
+@dataclass
+class ChildStart:
+    flow_id: str
+    inputs: dict[str, Any]
+    index: int
+
+
+@dataclass
+class Failure:
+    message: str
+    category: str
+    node_id: str | None
+    # The node a person may run again after fixing the cause (None for an explicit ``fail``).
+    retry_node: str | None = None
+
+
+@dataclass
+class Outcome:
+    """What executing one node decided."""
+
+    step: StepRecord | None
+    next_node: str | None = None
+    wait: WaitSpec | None = None
+    finished: str | None = None  # completed | failed
+    failure: Failure | None = None
+    # Set when an action refused with NotAllowed: a service action that has committed nothing yet
+    # turns this into "409, nothing changed".
+    refused: str | None = None
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)

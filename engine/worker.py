@@ -1,0 +1,147 @@
+"""Workers: claim due work (timers, retries, woken waits, started runs) and drive it.
+
+On PostgreSQL many workers share the table: ``FOR UPDATE SKIP LOCKED`` hands each row to one worker,
+and the claim (``claimed_by``/``claimed_until``) keeps it theirs after the short claiming transaction.
+A worker that dies loses its claims when they expire, and another worker finishes its runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from datetime import timedelta
+
+from sqlalchemy import or_, select
+
+from engine import codec
+from engine.clock import Clock
+from engine.db import Database
+from engine.driver import drive
+from engine.models import RunWait
+from engine.runtime import Runtime, default_runtime
+
+log = logging.getLogger(__name__)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{codec.new_token()[:8]}"
+
+
+def claim_due(database: Database, runtime: Runtime, worker_id: str, limit: int) -> list[str]:
+    """Claim up to ``limit`` due wait rows for ``worker_id``; returns their run ids."""
+    now = runtime.clock.now()
+    query = (
+        select(RunWait)
+        .where(
+            RunWait.due_at.is_not(None),
+            RunWait.due_at <= now,
+            or_(RunWait.claimed_until.is_(None), RunWait.claimed_until < now),
+        )
+        .order_by(RunWait.due_at)
+        .limit(limit)
+    )
+    if database.dialect == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    with database.session_factory() as session:
+        rows = session.scalars(query).all()
+        for row in rows:
+            row.claimed_by = worker_id
+            row.claimed_until = now + timedelta(seconds=runtime.lease_s)
+        session.commit()
+        return [row.run_id for row in rows]
+
+
+def run_due_work(
+    database: Database,
+    clock: Clock | None = None,
+    worker_id: str | None = None,
+    limit: int = 100,
+    *,
+    runtime: Runtime | None = None,
+) -> int:
+    """Drive the runs whose wait is due; returns how many runs were claimed."""
+    runtime = runtime or default_runtime()
+    if clock is not None and clock is not runtime.clock:
+        runtime = Runtime(
+            registry=runtime.registry,
+            clock=clock,
+            max_steps=runtime.max_steps,
+            lease_s=runtime.lease_s,
+            _graphs=runtime._graphs,
+        )
+    worker_id = worker_id or worker_name()
+    run_ids = claim_due(database, runtime, worker_id, limit)
+    for run_id in run_ids:
+        with database.session_factory() as session:
+            try:
+                drive(session, runtime, [run_id], worker_id=worker_id)
+            except Exception:  # one broken run must not stop the worker
+                session.rollback()
+                log.exception("driving run %s failed", run_id)
+    return len(run_ids)
+
+
+def work_forever(
+    database: Database,
+    *,
+    runtime: Runtime | None = None,
+    worker_id: str | None = None,
+    idle_s: float = 0.5,
+    stop: threading.Event | None = None,
+    limit: int = 50,
+) -> None:
+    """The loop of ``ordo worker``: drive due work, sleep a little when there is none."""
+    stop = stop or threading.Event()
+    worker_id = worker_id or worker_name()
+    while not stop.is_set():
+        try:
+            claimed = run_due_work(database, worker_id=worker_id, limit=limit, runtime=runtime)
+        except Exception:
+            log.exception("worker %s: claiming due work failed", worker_id)
+            claimed = 0
+        if claimed == 0:
+            stop.wait(idle_s)
+
+
+class BackgroundWorker:
+    """The in-process worker ``ordo serve`` runs beside the API (a daemon thread)."""
+
+    def __init__(self, database: Database, *, runtime: Runtime | None = None, idle_s: float = 0.5) -> None:
+        self._database = database
+        self._runtime = runtime
+        self._idle_s = idle_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(
+            target=work_forever,
+            kwargs={
+                "database": self._database,
+                "runtime": self._runtime,
+                "idle_s": self._idle_s,
+                "stop": self._stop,
+            },
+            name="ordo-worker",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+
+
+def wait_idle(database: Database, runtime: Runtime | None = None, timeout_s: float = 10.0) -> None:
+    """Drive due work until none is left (tests and ``ordo bench`` use it instead of sleeping)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if run_due_work(database, runtime=runtime) == 0:
+            return
