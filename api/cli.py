@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+# Importing the bootstrap registers the built-in actions, so `ordo flow check` sees the real catalog.
+import api.bootstrap  # noqa: F401
 from api.cli_flow import flow_app
 from api.keys import Role, create_key
 from api.settings import get_settings
@@ -58,16 +60,38 @@ def serve(
     demo: Annotated[bool, typer.Option("--demo", help="Load demo data and print demo keys")] = False,
     no_worker: Annotated[bool, typer.Option("--no-worker", help="Do not run the in-process worker")] = False,
 ) -> None:
-    """Serves the API and the browser UI; migrates the database first."""
+    """Serves the API and the browser UI; migrates the database and loads the starter flows first."""
     import uvicorn
 
     from api.app import create_app
+    from api.bootstrap import build_runtime, prepare_database
+
+    url = _url(db)
+    database = Database(url)
+    runtime = build_runtime()
+    prepare_database(database, runtime)
+    if demo:
+        from api.demo import load_demo
+
+        for role, secret in load_demo(database, runtime).items():
+            typer.echo(f"demo {role:<10} key: {secret}")
+    typer.echo(f"Ordo on http://{host}:{port}  (database {url}); API docs at /api/docs", err=True)
+    uvicorn.run(
+        create_app(database, runtime, start_worker=not no_worker), host=host, port=port, log_level="info"
+    )
+
+
+@app.command()
+def worker(db: DbOption = None) -> None:
+    """Runs due waits, timers, retries and outbound events; many may run against one PostgreSQL."""
+    from api.bootstrap import build_runtime
+    from engine.worker import work_forever
 
     url = _url(db)
     upgrade(url)
     database = Database(url)
-    typer.echo(f"Ordo on http://{host}:{port}  (database {url})", err=True)
-    uvicorn.run(create_app(database), host=host, port=port, log_level="info")
+    typer.echo(f"ordo worker on {url}", err=True)
+    work_forever(database, runtime=build_runtime())
 
 
 def main() -> None:

@@ -29,7 +29,9 @@ def create_key(session: Session, *, role: Role, name: str) -> str:
     """Stores a new key for ``role`` and returns its secret, which is never stored in the clear."""
     secret = f"ordo_{role.value[:3]}_{secrets.token_urlsafe(24)}"
     session.add(
-        ApiKey(id=new_id("key"), name=name, role=role.value, prefix=secret[:12], secret_hash=hash_secret(secret))
+        ApiKey(
+            id=new_id("key"), name=name, role=role.value, prefix=secret[:12], secret_hash=hash_secret(secret)
+        )
     )
     return secret
 

@@ -54,6 +54,7 @@ class AstBuilder:
 
     def __init__(self, source: str) -> None:
         self.source = source
+        self.lines = source.split("\n")
         self.diagnostics: list[Diagnostic] = []
 
     # ------------------------------------------------------------ flows
@@ -100,8 +101,7 @@ class AstBuilder:
     def line_span(self, tree: Tree[Token]) -> Span:
         """From where a statement starts to the end of its first line (its newline token is not its own)."""
         start = tree_span(tree)
-        lines = self.source.split("\n", start.line)
-        text = lines[start.line - 1] if start.line - 1 < len(lines) else ""
+        text = self.lines[start.line - 1] if start.line - 1 < len(self.lines) else ""
         return Span(start.line, start.column, start.line, len(text.rstrip()) + 1)
 
     def body_item(self, tree: Tree[Token]) -> ast.Label | ast.Element:

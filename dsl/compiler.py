@@ -107,7 +107,8 @@ class FlowCompiler:
             nonlocal needs_end
             while index < len(elements) and isinstance(elements[index], ast.Goto):
                 if index in seen:
-                    return end_id  # reported below as goto-loop
+                    needs_end = True
+                    return end_id  # reported as goto-loop
                 seen = seen | {index}
                 target = elements[index]
                 assert isinstance(target, ast.Goto)

@@ -31,24 +31,37 @@ _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
 
 
 class Expression:
-    """A compiled expression: ``evaluate(scope)`` reads names from ``scope`` (a Mapping)."""
+    """A compiled expression: ``evaluate(scope)`` reads names from ``scope`` (a Mapping).
 
-    __slots__ = ("_checked", "_fast", "ast", "source", "span")
+    Closures are built on the first evaluation, so checking a large flow does not pay for them;
+    ``evaluate`` is then a plain function attribute (no bound-method call on the hot path).
+    """
+
+    __slots__ = ("_checked", "ast", "evaluate", "source", "span")
+
+    evaluate: Callable[[Mapping[str, Any]], Any]
 
     def __init__(self, source: str, span: Span, tree: ast.Expr) -> None:
         self.source = source
         self.span = span
         self.ast = tree
-        self._fast = _compile(tree, fast=True)
         self._checked: Fn | None = None
+        self.evaluate = self._first_evaluate
 
-    def evaluate(self, scope: Mapping[str, Any]) -> Any:
-        try:
-            return self._fast(scope)
-        except ExpressionError:
-            raise
-        except Exception:
-            return self._explain(scope)
+    def _first_evaluate(self, scope: Mapping[str, Any]) -> Any:
+        fast = _compile(self.ast, fast=True)
+        explain = self._explain
+
+        def evaluate(scope: Mapping[str, Any]) -> Any:
+            try:
+                return fast(scope)
+            except ExpressionError:
+                raise
+            except Exception:
+                return explain(scope)
+
+        self.evaluate = evaluate
+        return evaluate(scope)
 
     def _explain(self, scope: Mapping[str, Any]) -> Any:
         if self._checked is None:
@@ -325,4 +338,3 @@ def _compile_call(node: ast.Call, fast: bool) -> Fn:
             raise ExpressionError(str(exc), span) from None
 
     return call
-

@@ -314,9 +314,15 @@ def diff_versions(
     return diff(graphs[0], graphs[1])
 
 
-def create_flow(session: Session, source: str, *, activate_now: bool = False, starter: bool = False,
-                runtime: Runtime | None = None) -> list[FlowDefinition]:
-    """New flows from ``source`` (every flow it defines), each with a draft version 1 (activated on request)."""
+def create_flow(
+    session: Session,
+    source: str,
+    *,
+    activate_now: bool = False,
+    starter: bool = False,
+    runtime: Runtime | None = None,
+) -> list[FlowDefinition]:
+    """New flows from ``source`` (every flow it defines), each with a draft version 1 (activated if asked)."""
     runtime = runtime or default_runtime()
     result = check(source, runtime)
     if not result.ok:

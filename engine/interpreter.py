@@ -22,11 +22,13 @@ from dsl.flowgraph import (
     EdgeKind,
     FailNode,
     FlowGraph,
+    Node,
     NodeKind,
     WaitEventNode,
     WaitTimerNode,
 )
 from engine.invoke import invoke
+from engine.plan import Plan, plan_of
 from engine.registry import ActionContext
 from engine.runtime import Runtime
 from engine.scope import Scope
@@ -39,10 +41,19 @@ Emitter = Callable[[str, Mapping[str, Any]], None]
 class StepEnv:
     """What one step may touch: the runtime, the database session (None in memory), event publishing."""
 
-    def __init__(self, runtime: Runtime, session: Session | None, emitter: Emitter | None = None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        session: Session | None,
+        emitter: Emitter | None = None,
+        *,
+        record: bool = True,
+    ) -> None:
         self.runtime = runtime
         self.session = session
         self.emitter = emitter
+        # Without records, assignments and decisions skip building step records (the benchmark's mode).
+        self.record = record
 
     def scope(self, state: RunState, extra: Mapping[str, Any] | None = None) -> Scope:
         return Scope(
@@ -62,33 +73,61 @@ def _fail(
     return Outcome(step, finished="failed", failure=Failure(message, category, node_id, retry_node))
 
 
-def _next(graph: FlowGraph, node_id: str, step: StepRecord) -> Outcome:
-    target = graph.follow(node_id, EdgeKind.NEXT)
+def _next(plan: Plan, node_id: str, step: StepRecord | None) -> Outcome:
+    target = plan.first.get((node_id, EdgeKind.NEXT))
     if target is None:
         return Outcome(step, finished="completed")
     return Outcome(step, next_node=target)
 
 
+NOT_FAST = "\0not-fast"
+
+
+def fast_step(plan: Plan, node: Node, state: RunState, env: StepEnv) -> str | None:
+    """Assignments and simple ifs without step records: the hot path of long flows in memory.
+
+    Returns the next node (None: the run completed), or ``NOT_FAST`` when the slow path must run it.
+    """
+    kind = type(node)
+    try:
+        if kind is AssignNode:
+            state.variables[node.name] = node.value.evaluate(env.scope(state))  # type: ignore[union-attr]
+            return plan.first.get((node.id, EdgeKind.NEXT))
+        if kind is DecisionNode and len(node.conditions) == 1 and (node.id, EdgeKind.WHEN) not in plan.first:  # type: ignore[union-attr]
+            taken = EdgeKind.TRUE if node.conditions[0].evaluate(env.scope(state)) else EdgeKind.FALSE  # type: ignore[union-attr]
+            return plan.first.get((node.id, taken))
+    except ExpressionError:
+        pass  # the slow path reports it with a step record
+    return NOT_FAST
+
+
 def execute(graph: FlowGraph, state: RunState, env: StepEnv) -> Outcome:
     """Run the node ``state.node`` and say where the run goes next."""
     assert state.node is not None
-    node = graph.node(state.node)
-    now = env.runtime.clock.now()
+    plan = plan_of(graph)
+    node = plan.nodes[state.node]
     if state.step_count >= env.runtime.max_steps:
         return _fail(None, f"the run took more than {env.runtime.max_steps} steps", FLOW_CATEGORY, node.id)
     state.step_count += 1
+    if not env.record:
+        target = fast_step(plan, node, state, env)
+        if target is not NOT_FAST:
+            return (
+                Outcome(None, next_node=target) if target is not None else Outcome(None, finished="completed")
+            )
+    now = env.runtime.clock.now()
     try:
         if isinstance(node, ActionNode):
-            return _action(graph, node, state, env, now)
+            return _action(plan, node, state, env, now)
         scope = env.scope(state)
         if isinstance(node, AssignNode):
             value = node.value.evaluate(scope)
             state.variables[node.name] = value
             step = _step(state, node.id, node.kind, now)
             step.outputs = {node.name: value}
-            return _next(graph, node.id, step)
+            return _next(plan, node.id, step)
         if isinstance(node, DecisionNode):
-            return _decide(graph, node, scope, _step(state, node.id, node.kind, now))
+            return _decide(plan, node, scope, _step(state, node.id, node.kind, now))
         if isinstance(node, WaitEventNode):
             due = now + timedelta(seconds=node.timeout_s) if node.timeout_s else None
             step = _step(state, node.id, node.kind, now, "waiting")
@@ -122,12 +161,12 @@ def execute(graph: FlowGraph, state: RunState, env: StepEnv) -> Outcome:
         return _fail(step, step.error, FLOW_CATEGORY, node.id, retry_node=node.id)
 
 
-def _decide(graph: FlowGraph, node: DecisionNode, scope: Scope, step: StepRecord) -> Outcome:
-    edges = graph.out_edges(node.id)
+def _decide(plan: Plan, node: DecisionNode, scope: Scope, step: StepRecord) -> Outcome:
+    edges = plan.edges[node.id]
     when = [target for kind, _, target in edges if kind == EdgeKind.WHEN]
     if not when and len(node.conditions) == 1:
         taken = EdgeKind.TRUE if node.conditions[0].evaluate(scope) else EdgeKind.FALSE
-        target = graph.follow(node.id, taken)
+        target = plan.first.get((node.id, taken))
         step.outputs = {"branch": taken.value}
     else:
         target = None
@@ -137,14 +176,14 @@ def _decide(graph: FlowGraph, node: DecisionNode, scope: Scope, step: StepRecord
                 step.outputs = {"branch": "when", "index": index}
                 break
         if target is None:
-            target = graph.follow(node.id, EdgeKind.OTHERWISE) or graph.follow(node.id, EdgeKind.NEXT)
+            target = plan.follow(node.id, EdgeKind.OTHERWISE) or plan.follow(node.id, EdgeKind.NEXT)
             step.outputs = {"branch": "otherwise"}
     if target is None:
         return Outcome(step, finished="completed")
     return Outcome(step, next_node=target)
 
 
-def _action(graph: FlowGraph, node: ActionNode, state: RunState, env: StepEnv, now: datetime) -> Outcome:
+def _action(plan: Plan, node: ActionNode, state: RunState, env: StepEnv, now: datetime) -> Outcome:
     registry = env.runtime.registry
     if state.attempt == 1:
         state.visits[node.id] = state.visits.get(node.id, 0) + 1
@@ -152,7 +191,7 @@ def _action(graph: FlowGraph, node: ActionNode, state: RunState, env: StepEnv, n
     definition = registry.get(node.action)
     if definition is None:
         return _action_failed(
-            graph,
+            plan,
             node,
             state,
             step,
@@ -184,11 +223,11 @@ def _action(graph: FlowGraph, node: ActionNode, state: RunState, env: StepEnv, n
         if node.bind:
             state.variables[node.bind] = result.value
         state.attempt = 1
-        outcome = _next(graph, node.id, step)
+        outcome = _next(plan, node.id, step)
         outcome.events = ctx.events
         return outcome
     outcome = _action_failed(
-        graph,
+        plan,
         node,
         state,
         step,
@@ -205,7 +244,7 @@ def _action(graph: FlowGraph, node: ActionNode, state: RunState, env: StepEnv, n
 
 
 def _action_failed(
-    graph: FlowGraph,
+    plan: Plan,
     node: ActionNode,
     state: RunState,
     step: StepRecord,
@@ -226,7 +265,7 @@ def _action_failed(
         state.attempt += 1
         return Outcome(step, wait=WaitSpec("retry", node.id, due_at=now + timedelta(seconds=delay)))
     state.attempt = 1
-    error_edge = graph.follow(node.id, EdgeKind.ERROR)
+    error_edge = plan.follow(node.id, EdgeKind.ERROR)
     if error_edge is not None:
         state.variables["error"] = {"message": message, "code": code, "category": category, "node": node.id}
         return Outcome(step, next_node=error_edge)

@@ -13,7 +13,8 @@ from typing import Any
 
 from dsl.diagnostics import ExpressionError
 from dsl.flowgraph import FlowGraph, WaitEventNode
-from engine.interpreter import StepEnv, child_result, execute, resume
+from engine.interpreter import NOT_FAST, StepEnv, child_result, execute, fast_step, resume
+from engine.plan import plan_of
 from engine.runtime import Runtime
 from engine.scope import Scope
 from engine.state import Failure, RunState, StepRecord, WaitSpec
@@ -48,7 +49,7 @@ class MemoryEngine:
         self.tasks: dict[str, tuple[str, dict[str, Any]]] = {}
         self.record_steps = record_steps
         self._ids = itertools.count(1)
-        self._env = StepEnv(runtime, None, self._emit)
+        self._env = StepEnv(runtime, None, self._emit, record=record_steps)
         self._current: MemoryRun | None = None
 
     # -- starting and waking ------------------------------------------------------------------------
@@ -167,8 +168,20 @@ class MemoryEngine:
     def _drive(self, run: MemoryRun) -> None:
         state = run.state
         previous, self._current = self._current, run
+        plan = plan_of(run.graph)
+        env, max_steps = self._env, self.runtime.max_steps
         try:
             while True:
+                if not self.record_steps and state.step_count < max_steps:
+                    node = plan.nodes[state.node or ""]
+                    target = fast_step(plan, node, state, env)
+                    if target is not NOT_FAST:
+                        state.step_count += 1
+                        if target is None:
+                            self._end(run, "completed", None)
+                            return
+                        state.node = target
+                        continue
                 outcome = execute(run.graph, state, self._env)
                 if self.record_steps and outcome.step is not None:
                     outcome.step.seq = state.step_count

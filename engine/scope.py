@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -45,13 +46,18 @@ class LiveRecord(Mapping[str, Any]):
 
 
 def live(value: Any, registry: ActionRegistry, session: Session | None) -> Any:
-    if isinstance(value, RecordRef):
+    """Record references (alone, in lists, or one level down in a subflow's result) made live."""
+    kind = type(value)
+    if kind is RecordRef:
         return LiveRecord(value, registry, session)
-    if isinstance(value, list):
+    if kind is list and value and any(type(v) is RecordRef or type(v) is dict for v in value):
         return [live(v, registry, session) for v in value]
-    if isinstance(value, dict):
-        return {k: live(v, registry, session) for k, v in value.items()}
+    if kind is dict and any(type(v) is RecordRef for v in value.values()):
+        return {k: LiveRecord(v, registry, session) if type(v) is RecordRef else v for k, v in value.items()}
     return value
+
+
+_PLAIN = frozenset({int, str, bool, type(None), Decimal, float})
 
 
 class Scope(Mapping[str, Any]):
@@ -76,6 +82,11 @@ class Scope(Mapping[str, Any]):
     def __getitem__(self, key: str) -> Any:
         if key in self._cache:
             return self._cache[key]
+        if not self._extra and key in self._variables:
+            value = self._variables[key]
+            # Scalars, the common case, need neither wrapping nor caching.
+            if type(value) in _PLAIN:
+                return value
         if key in self._extra:
             value = live(self._extra[key], self._registry, self._session)
         elif key in self._variables:

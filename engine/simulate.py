@@ -74,7 +74,12 @@ def simulate(
         event.listen(session, "before_flush", capture)
 
         def emit(name: str, payload: Mapping[str, Any]) -> None:
+            from engine.triggers import publish
+
             events.append({"name": name, "payload": codec.jsonable(dict(payload))})
+            # Published for real inside the doomed transaction, so its outbox row and the runs it
+            # would start show among the changes.
+            publish(session, name, payload, subject_id, runtime=runtime)
 
         state = RunState(
             id="simulation",

@@ -14,7 +14,7 @@ import threading
 import time
 from datetime import timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 
 from engine import codec
 from engine.clock import Clock
@@ -45,13 +45,25 @@ def claim_due(database: Database, runtime: Runtime, worker_id: str, limit: int) 
     )
     if database.dialect == "postgresql":
         query = query.with_for_update(skip_locked=True)
+    until = now + timedelta(seconds=runtime.lease_s)
+    claimed: list[str] = []
     with database.session_factory() as session:
         rows = session.scalars(query).all()
         for row in rows:
-            row.claimed_by = worker_id
-            row.claimed_until = now + timedelta(seconds=runtime.lease_s)
+            # The conditional update is the claim on every database: on SQLite, where nothing is locked
+            # by the SELECT, two workers may read the same row, and only one update matches.
+            result = session.execute(
+                update(RunWait)
+                .where(
+                    RunWait.id == row.id, or_(RunWait.claimed_until.is_(None), RunWait.claimed_until < now)
+                )
+                .values(claimed_by=worker_id, claimed_until=until)
+                .execution_options(synchronize_session=False)
+            )
+            if getattr(result, "rowcount", 0) == 1:
+                claimed.append(row.run_id)
         session.commit()
-        return [row.run_id for row in rows]
+    return claimed
 
 
 def run_due_work(

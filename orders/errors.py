@@ -31,3 +31,28 @@ class ImmutableRecordError(DomainError):
 
 class InvalidTransitionError(DomainError):
     """A record was asked to move to a status its current status does not lead to."""
+
+
+class NotFound(DomainError):
+    """A record named by the caller does not exist."""
+
+
+class Conflict(DomainError):
+    """The request clashes with the current state: a duplicate order number, a shipment shipped again."""
+
+
+class ValidationFailed(DomainError):
+    """Input that breaks the domain's rules; ``errors`` names each offending field.
+
+    Each error is ``{"field": "lines.0.quantity", "message": "..."}``; fields use dotted paths with list
+    indexes, as in the request body.
+    """
+
+    def __init__(self, errors: list[dict[str, str]], message: str = "the order is invalid") -> None:
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        super().__init__(f"{message}: {detail}" if detail else message)
+        self.errors = errors
+
+
+class PaymentError(DomainError):
+    """Money could not be moved: a gateway declined or timed out, or nothing is left to draw on."""

@@ -20,6 +20,7 @@ from orders.models.enums import (
     ReturnStatus,
 )
 from orders.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine
+from orders.models.gateway import GatewayCall
 from orders.models.inventory import InventoryLevel, Location, Reservation
 from orders.models.item_summary import OrderItemSummary, Pool
 from orders.models.order import Order, OrderItem
@@ -38,6 +39,7 @@ __all__ = [
     "FulfillmentOrder",
     "FulfillmentOrderLine",
     "FulfillmentStatus",
+    "GatewayCall",
     "Immutable",
     "InventoryLevel",
     "Invoice",

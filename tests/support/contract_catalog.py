@@ -42,7 +42,11 @@ def contract_catalog() -> Catalog:
         ),
         _action("ensure_refunds", [("credit_memo", "record", REQ)]),
         _action("create_discount", [("amount", "money", REQ), ("reason", "text", OPT)], change),
-        _action("create_return_order", [("lines", "item_quantities", REQ), ("reason", "text", OPT)], {"id", "status"}),
+        _action(
+            "create_return_order",
+            [("lines", "item_quantities", REQ), ("reason", "text", OPT)],
+            {"id", "status"},
+        ),
         _action("cancel_return_order", [("return_order", "record", REQ)]),
     ]
     events = [

@@ -19,7 +19,7 @@ from tests.unit.engine.catalog import Effects
 
 Install = Callable[[str], None]
 
-TRIGGERED = '''
+TRIGGERED = """
 flow on_created "On created"
   trigger on order_summary.created when summary.lifecycle == "managed"
   do charge(amount: summary.total) as paid
@@ -29,10 +29,12 @@ big:
   set size = "big"
   done
 end
-'''
+"""
 
 
-def _publish(db: Database, runtime: Runtime, event: str, payload: dict[str, object], subject: str) -> list[str]:
+def _publish(
+    db: Database, runtime: Runtime, event: str, payload: dict[str, object], subject: str
+) -> list[str]:
     with db.session_factory() as session:
         run_ids = publish(session, event, payload, subject, runtime=runtime)
         session.commit()
@@ -51,19 +53,21 @@ def test_an_event_starts_matching_flows_and_every_step_is_recorded(
     with db.session_factory() as session:
         run = session.get(FlowRun, run_id)
         assert run is not None and run.status == "completed" and run.subject_id == "os_1"
-        steps = session.scalars(select(FlowStep).where(FlowStep.run_id == run_id).order_by(FlowStep.seq)).all()
+        steps = session.scalars(
+            select(FlowStep).where(FlowStep.run_id == run_id).order_by(FlowStep.seq)
+        ).all()
         assert [s.node_id for s in steps] == ["on_created.1", "on_created.2", "big", "big.2"]
         assert steps[0].outputs["charged"] == {"$dec": "150"}
         assert session.scalar(select(func.count()).select_from(OutboxEvent)) == 2
         assert session.scalar(select(func.count()).select_from(RunWait)) == 0
 
 
-RETRY = '''
+RETRY = """
 flow pay "Pay"
   action pay "Pay"
   do charge(amount: 5) retry 2 every 30s
 end
-'''
+"""
 
 
 def test_retries_are_due_work_and_exhaustion_raises_a_process_exception(
@@ -113,14 +117,14 @@ def test_retrying_a_failed_step_reuses_its_idempotency_key(
     assert len(effects.keys) == 2 and len(set(effects.keys)) == 1
 
 
-WAIT = '''
+WAIT = """
 flow w "W"
   trigger on order_summary.created
   do create_thing(name: "box") as box
   wait for thing.happened where event.id == box.id as got
   set result = got.value
 end
-'''
+"""
 
 
 def test_a_parked_run_resumes_only_on_an_event_whose_where_holds(
@@ -153,7 +157,7 @@ def test_a_timer_resumes_when_the_clock_passes_it_and_a_worker_runs(
         assert run is not None and run.status == "completed"
 
 
-ASK = '''
+ASK = """
 flow a "A"
   trigger on order_summary.created
   ask role "fulfillment_manager" "Approve?"
@@ -165,7 +169,7 @@ yes:
 no:
   fail "rejected" category "Order Approval"
 end
-'''
+"""
 
 
 def test_ask_creates_a_task_and_completing_it_resumes_along_the_outcome(
@@ -176,7 +180,10 @@ def test_ask_creates_a_task_and_completing_it_resumes_along_the_outcome(
     [second] = _publish(db, runtime, "order_summary.created", {"id": "os_2"}, "os_2")
     with db.session_factory() as session:
         tasks = {t.subject_id: t for t in session.scalars(select(Task)).all()}
-        assert tasks["os_1"].role == "fulfillment_manager" and tasks["os_1"].outcomes == ["approved", "rejected"]
+        assert tasks["os_1"].role == "fulfillment_manager" and tasks["os_1"].outcomes == [
+            "approved",
+            "rejected",
+        ]
         complete_task(session, tasks["os_1"].id, "approved", completed_by="mgr", runtime=runtime)
         complete_task(session, tasks["os_2"].id, "rejected", completed_by="mgr", runtime=runtime)
     with db.session_factory() as session:
@@ -184,13 +191,19 @@ def test_ask_creates_a_task_and_completing_it_resumes_along_the_outcome(
         assert one is not None and one.status == "completed"
         assert two is not None and two.status == "failed"
         exception = session.scalars(select(ProcessException)).one()
-        assert (exception.category, exception.message, exception.run_id) == ("Order Approval", "rejected", second)
+        assert (exception.category, exception.message, exception.run_id) == (
+            "Order Approval",
+            "rejected",
+            second,
+        )
 
 
 def test_a_run_stays_on_its_version_after_a_new_one_is_activated_mid_wait(
     db: Database, runtime: Runtime, install: Install
 ) -> None:
-    install('flow v "V"\n  trigger on order_summary.created\n  wait for thing.happened\n  set seen = "v1"\nend\n')
+    install(
+        'flow v "V"\n  trigger on order_summary.created\n  wait for thing.happened\n  set seen = "v1"\nend\n'
+    )
     [run_id] = _publish(db, runtime, "order_summary.created", {"id": "os_1"}, "os_1")
     with db.session_factory() as session:
         draft = flows.new_draft(session, "v")
@@ -212,9 +225,11 @@ def test_a_hanging_plugin_fails_its_step_and_the_engine_keeps_serving(
 ) -> None:
     from engine.triggers import start_service_action
 
-    install('flow h "H"\n  action hang "Hang"\n  do acme.hang(text: "x")\n    on error -> oops\n  done\n'
-            'oops:\n  fail error.message category "Plugin"\nend\n'
-            'flow p "P"\n  action pay "Pay"\n  do charge(amount: 1)\nend\n')
+    install(
+        'flow h "H"\n  action hang "Hang"\n  do acme.hang(text: "x")\n    on error -> oops\n  done\n'
+        'oops:\n  fail error.message category "Plugin"\nend\n'
+        'flow p "P"\n  action pay "Pay"\n  do charge(amount: 1)\nend\n'
+    )
     with db.session_factory() as session:
         hung = start_service_action(session, "os_1", "hang", {}, runtime=runtime)
         paid = start_service_action(session, "os_1", "pay", {}, runtime=runtime)

@@ -72,7 +72,10 @@ def test_dsl_paths_read_mappings_and_map_over_lists() -> None:
 
 
 def test_dsl_interpolation() -> None:
-    text = ev('"Order {o.n} for {o.total} {o.ok} {o.none}"', o={"n": "A1", "total": Decimal("12.30"), "ok": True, "none": None})
+    text = ev(
+        '"Order {o.n} for {o.total} {o.ok} {o.none}"',
+        o={"n": "A1", "total": Decimal("12.30"), "ok": True, "none": None},
+    )
     assert text == "Order A1 for 12.30 true null"
     assert ev('"literal \\{braces\\}"') == "literal {braces}"
 
@@ -91,14 +94,16 @@ def test_dsl_now_uses_the_injected_clock() -> None:
         ("a.nope", {"a": {}}, "no field 'nope'", 3),
         ("a.b.c", {"a": {"b": 5}}, "cannot read field 'c' of number", 5),
         ("1 / zero", {"zero": 0}, "division by zero", 1),
-        ('x + 1', {"x": "s"}, "cannot apply '+' to text and number", 1),
-        ('total > 100', {"total": "abc"}, "cannot compare text with number", 1),
+        ("x + 1", {"x": "s"}, "cannot apply '+' to text and number", 1),
+        ("total > 100", {"total": "abc"}, "cannot compare text with number", 1),
         ("len(5)", {}, "len() needs a list", 1),
         ("-x", {"x": "s"}, "cannot negate text", 1),
         ("2 in 5", {}, "needs a list, text or record", 1),
     ],
 )
-def test_dsl_runtime_errors_are_expression_errors(text: str, scope: dict[str, Any], message: str, column: int) -> None:
+def test_dsl_runtime_errors_are_expression_errors(
+    text: str, scope: dict[str, Any], message: str, column: int
+) -> None:
     expr = compile_expression(text)
     with pytest.raises(ExpressionError) as info:
         expr.evaluate(scope)
@@ -127,7 +132,16 @@ def test_dsl_compile_expression_refuses_bad_text_and_names() -> None:
     assert info.value.diagnostics[0].code == "unknown-function"
 
 
-@pytest.mark.parametrize("text", ["(" * 10_000 + "1" + ")" * 10_000, "not " * 10_000 + "x", "-" * 10_000 + "1", "[" * 10_000 + "]" * 10_000, "a" + ".b" * 10_000])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(" * 10_000 + "1" + ")" * 10_000,
+        "not " * 10_000 + "x",
+        "-" * 10_000 + "1",
+        "[" * 10_000 + "]" * 10_000,
+        "a" + ".b" * 10_000,
+    ],
+)
 def test_dsl_deep_nesting_is_a_diagnostic(text: str) -> None:
     try:
         expr = compile_expression(text)

@@ -11,7 +11,7 @@ from tests.unit.engine.catalog import Effects
 
 Make = Callable[[str], MemoryEngine]
 
-DECIDE = '''
+DECIDE = """
 flow pick "Pick"
   input n: int
   decide
@@ -28,7 +28,7 @@ small:
   set size = "small"
   done
 end
-'''
+"""
 
 
 def test_decide_takes_the_first_true_branch(engine_for: Make) -> None:
@@ -38,7 +38,7 @@ def test_decide_takes_the_first_true_branch(engine_for: Make) -> None:
 
 
 def test_if_without_else_falls_through(engine_for: Make) -> None:
-    engine = engine_for('''
+    engine = engine_for("""
 flow f "F"
   input amount: money
   set doubled = input.amount * 2
@@ -49,7 +49,7 @@ big:
   do charge(amount: 1) as c
   done
 end
-''')
+""")
     small = engine.start("f", {"amount": Decimal("3.10")})
     assert small.status == "completed"
     assert small.state.variables["c"]["charged"] == Decimal("6.20")
@@ -58,7 +58,7 @@ end
     assert "big" in big.path and "big" not in small.path
 
 
-RETRY = '''
+RETRY = """
 flow pay "Pay"
   do charge(amount: 5) as c retry 2 every 10s
     on error -> problem
@@ -66,10 +66,12 @@ flow pay "Pay"
 problem:
   fail "could not charge: {error.message}" category "Payment"
 end
-'''
+"""
 
 
-def test_retry_backs_off_then_follows_error_edge(engine_for: Make, effects: Effects, clock: ManualClock) -> None:
+def test_retry_backs_off_then_follows_error_edge(
+    engine_for: Make, effects: Effects, clock: ManualClock
+) -> None:
     effects.fail_first["charge"] = 10
     engine = engine_for(RETRY)
     run = engine.start("pay")
@@ -91,7 +93,9 @@ def test_retry_backs_off_then_follows_error_edge(engine_for: Make, effects: Effe
     assert run.failure.message == "could not charge: gateway timeout"
 
 
-def test_idempotency_key_is_stable_across_retries(engine_for: Make, effects: Effects, clock: ManualClock) -> None:
+def test_idempotency_key_is_stable_across_retries(
+    engine_for: Make, effects: Effects, clock: ManualClock
+) -> None:
     effects.fail_first["charge"] = 2
     engine = engine_for(RETRY)
     run = engine.start("pay")
@@ -105,7 +109,7 @@ def test_idempotency_key_is_stable_across_retries(engine_for: Make, effects: Eff
 
 
 def test_a_loop_gets_a_new_key_on_each_visit(engine_for: Make, effects: Effects) -> None:
-    engine = engine_for('''
+    engine = engine_for("""
 flow loop "Loop"
   set n = 0
 again:
@@ -114,7 +118,7 @@ again:
   if n < 3 -> again
   done
 end
-''')
+""")
     assert engine.start("loop").status == "completed"
     assert len(set(effects.keys)) == 3
 
@@ -130,13 +134,15 @@ def test_exhausted_retries_without_error_edge_fail_with_the_action_category(
 
 
 def test_fail_uses_its_category_and_interpolates(engine_for: Make) -> None:
-    run = engine_for('flow f "F"\n  input n: int\n  fail "bad {input.n}" category "Stock"\nend\n').start("f", {"n": 7})
+    run = engine_for('flow f "F"\n  input n: int\n  fail "bad {input.n}" category "Stock"\nend\n').start(
+        "f", {"n": 7}
+    )
     assert run.status == "failed"
     assert run.failure is not None
     assert (run.failure.message, run.failure.category) == ("bad 7", "Stock")
 
 
-WAIT = '''
+WAIT = """
 flow w "W"
   do create_thing(name: "box") as box
   wait for thing.happened where event.id == box.id as got timeout 1h -> late
@@ -146,7 +152,7 @@ late:
   set result = "late"
   done
 end
-'''
+"""
 
 
 def test_wait_for_event_resumes_only_when_where_holds(engine_for: Make) -> None:
@@ -182,7 +188,7 @@ def test_timer_resumes_when_the_clock_passes_it(engine_for: Make, clock: ManualC
     assert run.status == "completed" and run.state.variables["woke"] is True
 
 
-ASK = '''
+ASK = """
 flow a "A"
   input n: int
   ask role "fulfillment_manager" "Approve {input.n}?"
@@ -195,7 +201,7 @@ no:
   set answer = "no"
   done
 end
-'''
+"""
 
 
 def test_ask_creates_a_task_and_resumes_along_the_outcome(engine_for: Make) -> None:
@@ -204,13 +210,17 @@ def test_ask_creates_a_task_and_resumes_along_the_outcome(engine_for: Make) -> N
     assert run.status == "waiting"
     [(task_id, (run_id, task))] = engine.tasks.items()
     assert run_id == run.state.id
-    assert task == {"role": "fulfillment_manager", "prompt": "Approve 3?", "outcomes": ["approved", "rejected"]}
+    assert task == {
+        "role": "fulfillment_manager",
+        "prompt": "Approve 3?",
+        "outcomes": ["approved", "rejected"],
+    }
     engine.complete_task(task_id, "rejected")
     assert run.state.variables["answer"] == "no"
 
 
 def test_records_bound_with_as_are_read_live(engine_for: Make) -> None:
-    engine = engine_for('''
+    engine = engine_for("""
 flow live "Live"
   do create_thing(name: "box") as box
   do set_thing_status(thing: box, status: "shipped")
@@ -221,12 +231,12 @@ fresh:
   set seen = "fresh"
   done
 end
-''')
+""")
     assert engine.start("live").state.variables["seen"] == "fresh"
 
 
 def test_call_runs_a_subflow_for_each_item(engine_for: Make, effects: Effects) -> None:
-    engine = engine_for('''
+    engine = engine_for("""
 flow parent "Parent"
   call child(amount: x) for each x in [1, 2, 3] as results
   set total = sum(results.c.charged)
@@ -237,7 +247,7 @@ flow child "Child"
   input amount: money
   do charge(amount: input.amount) as c
 end
-''')
+""")
     run = engine.start("parent")
     assert run.status == "completed"
     assert run.state.variables["total"] == Decimal("6")

@@ -17,7 +17,7 @@ from tests.unit.engine.catalog import Effects
 
 Make = Callable[[str], MemoryEngine]
 
-GUARDED = '''
+GUARDED = """
 flow g "G"
   do acme.{name}(text: "x")
     on error -> oops
@@ -27,7 +27,7 @@ oops:
   set outcome = error.code
   done
 end
-'''
+"""
 
 
 def test_a_raising_plugin_step_follows_its_error_edge(engine_for: Make) -> None:
@@ -86,8 +86,13 @@ class FakeEntryPoint:
 def test_entry_point_plugins_register_under_their_namespace_and_failures_are_reported(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    points = [FakeEntryPoint("acme", _register), FakeEntryPoint("broken", ImportError("no module named broken"))]
-    monkeypatch.setattr(engine.plugins, "entry_points", lambda group: points if group == "ordo.actions" else [])
+    points = [
+        FakeEntryPoint("acme", _register),
+        FakeEntryPoint("broken", ImportError("no module named broken")),
+    ]
+    monkeypatch.setattr(
+        engine.plugins, "entry_points", lambda group: points if group == "ordo.actions" else []
+    )
     registry = ActionRegistry()
     errors = registry.load_plugins()
     assert "acme.fraud_score" in registry.actions

@@ -1,0 +1,96 @@
+"""Orders in: ``POST /orders`` with an Idempotency-Key."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from orders.intake import OrderInput
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from api import idempotency
+from api.deps import CallerDep, DatabaseDep, require_roles
+from api.keys import Role
+from api.ordering import place_order
+from api.problems import Problem
+from api.summaries import load_summary, summary_json
+from engine.db import Database
+from engine.runtime import Runtime
+from orders.errors import Conflict, ValidationFailed
+
+router = APIRouter(prefix="/api/v1", tags=["orders"])
+
+
+def _field_errors(exc: ValidationError) -> list[dict[str, Any]]:
+    return [
+        {"field": ".".join(str(p) for p in error["loc"]), "message": error["msg"]} for error in exc.errors()
+    ]
+
+
+async def _json_body(request: Request) -> Any:
+    try:
+        return json.loads(await request.body() or b"null")
+    except ValueError as exc:
+        raise Problem(400, "Malformed JSON", str(exc)) from exc
+
+
+@router.post("/orders", status_code=201, dependencies=[Depends(require_roles(Role.INTEGRATOR))])
+async def create_order(request: Request, caller: CallerDep, database: DatabaseDep) -> JSONResponse:
+    key = request.headers.get("idempotency-key", "").strip()
+    if not key:
+        raise Problem(
+            400, "Idempotency-Key required", "Send an Idempotency-Key header with every POST /orders."
+        )
+    if len(key) > 255:
+        raise Problem(400, "Idempotency-Key too long", "An Idempotency-Key has at most 255 characters.")
+    body = await _json_body(request)
+    runtime: Runtime = request.app.state.runtime
+    # The rest blocks on the database (and may wait for a concurrent twin), so it runs off the event loop.
+    return await run_in_threadpool(_create_order, database, runtime, caller.id, key, body, request.url.path)
+
+
+def _create_order(
+    database: Database, runtime: Runtime, caller: str, key: str, body: Any, path: str
+) -> JSONResponse:
+    factory = database.session_factory
+    digest = idempotency.request_hash(body)
+    while True:
+        stored = idempotency.replay_or_wait(factory, key=key, caller=caller, digest=digest)
+        if stored is not None:
+            return _response(stored)
+        try:
+            data = OrderInput.model_validate(body)
+        except ValidationError as exc:
+            raise Problem(
+                422, "Invalid order", "The order has invalid fields.", errors=_field_errors(exc)
+            ) from exc
+        if idempotency.claim(factory, key=key, caller=caller, digest=digest, method="POST", path=path):
+            break
+    try:
+        response = _capture(database, runtime, data)
+    except ValidationFailed as exc:
+        idempotency.release(factory, key=key, caller=caller)
+        raise Problem(422, "Invalid order", str(exc), errors=exc.errors) from exc
+    except Exception:
+        idempotency.release(factory, key=key, caller=caller)
+        raise
+    idempotency.store(factory, key=key, caller=caller, response=response)
+    return _response(response)
+
+
+def _response(stored: idempotency.StoredResponse) -> JSONResponse:
+    media_type = "application/problem+json" if stored.status_code >= 400 else "application/json"
+    return JSONResponse(stored.body, status_code=stored.status_code, media_type=media_type)
+
+
+def _capture(database: Database, runtime: Runtime, data: OrderInput) -> idempotency.StoredResponse:
+    try:
+        summary_id = place_order(database, runtime, data)
+    except Conflict as exc:
+        body = {"type": "about:blank", "title": "Conflict", "status": 409, "detail": str(exc)}
+        return idempotency.StoredResponse(409, body)
+    with database.session_factory() as session:
+        return idempotency.StoredResponse(201, summary_json(session, load_summary(session, summary_id)))

@@ -1,0 +1,47 @@
+"""Transitions of a compiled graph laid out in plain dicts, because reading networkx views on every
+step costs more than the step itself."""
+
+from __future__ import annotations
+
+import threading
+
+from dsl.flowgraph import EdgeKind, FlowGraph, Node
+
+
+class Plan:
+    __slots__ = ("edges", "first", "graph", "nodes")
+
+    def __init__(self, graph: FlowGraph) -> None:
+        self.graph = graph
+        self.nodes: dict[str, Node] = {}
+        self.edges: dict[str, list[tuple[EdgeKind, str, str]]] = {}
+        # (node, kind) -> target of the first transition of that kind; labels are looked up in ``edges``.
+        self.first: dict[tuple[str, EdgeKind], str] = {}
+        for node_id in graph.graph.nodes:
+            self.nodes[node_id] = graph.node(node_id)
+            edges = graph.out_edges(node_id)
+            self.edges[node_id] = edges
+            for kind, _, target in edges:
+                self.first.setdefault((node_id, kind), target)
+
+    def follow(self, node_id: str, kind: EdgeKind, label: str | None = None) -> str | None:
+        if label is None:
+            return self.first.get((node_id, kind))
+        for k, lab, target in self.edges[node_id]:
+            if k == kind and lab == label:
+                return target
+        return None
+
+
+_plans: dict[int, Plan] = {}
+_lock = threading.Lock()
+
+
+def plan_of(graph: FlowGraph) -> Plan:
+    """The plan of ``graph``, made once (graphs are never changed after compiling)."""
+    plan = _plans.get(id(graph))
+    if plan is None or plan.graph is not graph:
+        plan = Plan(graph)
+        with _lock:
+            _plans[id(graph)] = plan
+    return plan

@@ -1,0 +1,56 @@
+"""Invoices: what a shipment shipped is billed by the pool rule, shipping with the first shipment."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from orders.errors import Conflict
+from orders.models import DocumentLineKind, FulfillmentOrder, FulfillmentStatus, Invoice, InvoiceLine
+
+ZERO = Decimal(0)
+
+
+def create_invoice(session: Session, fo: FulfillmentOrder) -> Invoice:
+    """The invoice of a shipped fulfillment order; the existing one if it was already billed.
+
+    Each line bills its shipped units by the pool rule. The order's shipping charge (with its tax) goes
+    on the first invoice of the order. A no-charge reshipment gets an invoice of 0.00.
+    """
+    existing = session.execute(
+        select(Invoice).where(Invoice.fulfillment_order_id == fo.id)
+    ).scalar_one_or_none()
+    if existing is not None:
+        return existing
+    if fo.status != FulfillmentStatus.FULFILLED:
+        raise Conflict(f"fulfillment order {fo.id} is {fo.status.value}: only shipped ones are invoiced")
+    summary = fo.summary
+    invoice = Invoice(summary=summary, fulfillment_order=fo, fulfillment_order_id=fo.id, total=ZERO)
+    session.add(invoice)
+    total = ZERO
+    for line in fo.lines:
+        if line.quantity == 0:
+            continue
+        amount = line.item.invoice_units(line.quantity) if fo.charge else ZERO
+        InvoiceLine(
+            invoice=invoice,
+            item=line.item,
+            order_item_summary_id=line.item.id,
+            kind=DocumentLineKind.ITEM,
+            quantity=line.quantity,
+            amount=amount,
+        )
+        total += amount
+    if fo.charge and not summary.shipping_invoiced and not summary.shipping_canceled:
+        shipping = summary.shipping_charge
+        summary.shipping_invoiced = True
+        if shipping:
+            InvoiceLine(invoice=invoice, kind=DocumentLineKind.SHIPPING, quantity=0, amount=shipping)
+            invoice.shipping_amount = shipping
+            total += shipping
+    invoice.total = total
+    summary.invoiced_total += total
+    session.flush()
+    return invoice

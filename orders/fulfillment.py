@@ -1,0 +1,255 @@
+"""Fulfillment orders: made from routed allocations, shipped (consuming reservations) or canceled."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from orders.errors import Conflict, NotFound, QuantityError
+from orders.events import FULFILLMENT_ORDER_SHIPPED, DomainEvent
+from orders.models import (
+    DeliveryMethod,
+    FulfillmentOrder,
+    FulfillmentOrderLine,
+    FulfillmentStatus,
+    InventoryLevel,
+    Location,
+    OrderItemSummary,
+    OrderStatus,
+    OrderSummary,
+    Reservation,
+    ReservationStatus,
+)
+from orders.views import fulfillment_order_view
+
+# Statuses a shipment or a new fulfillment order may move the summary out of.
+_FOLLOWS_FULFILLMENT = {
+    OrderStatus.CREATED.value,
+    OrderStatus.WAITING_TO_FULFILL.value,
+    OrderStatus.PARTIALLY_FULFILLED.value,
+    OrderStatus.FULFILLED.value,
+}
+
+
+def fulfillment_status(summary: OrderSummary) -> str:
+    """What the buckets say: Fulfilled, Partially Fulfilled, Waiting to Fulfill, or Canceled."""
+    items = summary.items
+    active = sum(i.quantity_ordered - i.quantity_canceled for i in items)
+    if items and active == 0:
+        return OrderStatus.CANCELED.value
+    shipped = sum(i.quantity_fulfilled for i in items)
+    open_reships = sum(i.quantity_reship_open for i in items)
+    if shipped >= active and open_reships == 0:
+        return OrderStatus.FULFILLED.value
+    if shipped > 0:
+        return OrderStatus.PARTIALLY_FULFILLED.value
+    return OrderStatus.WAITING_TO_FULFILL.value
+
+
+def refresh_status(summary: OrderSummary) -> None:
+    if summary.status in _FOLLOWS_FULFILLMENT:
+        summary.status = fulfillment_status(summary)
+
+
+def _by_code(session: Session, model: type[Location] | type[DeliveryMethod], code: str) -> Any:
+    found = session.execute(select(model).where(model.code == code)).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"no {model.__tablename__[:-1].replace('_', ' ')} {code!r}")
+    return found
+
+
+def create_fulfillment_orders(
+    session: Session,
+    summary: OrderSummary,
+    allocations: Iterable[Mapping[str, Any]],
+    *,
+    charge: bool = True,
+    reason: str | None = None,
+) -> list[FulfillmentOrder]:
+    """One fulfillment order (Allocated) per location + delivery method + recipient of ``allocations``.
+
+    Each takes over the routing's reservations of its lines at its location. ``charge=False`` marks a
+    reshipment: what ships is not billed again.
+    """
+    items = {item.id: item for item in summary.items}
+    groups: dict[tuple[str, str], dict[str, int]] = {}
+    for allocation in allocations:
+        key = (str(allocation["location"]), str(allocation["delivery_method"]))
+        lines = groups.setdefault(key, {})
+        for line in allocation.get("lines", []):
+            item_id = str(line["item_id"])
+            if item_id not in items:
+                raise NotFound(f"order {summary.order_number} has no item {item_id}")
+            quantity = int(line["quantity"])
+            if quantity <= 0:
+                raise QuantityError(f"item {item_id}: a fulfillment quantity must be > 0")
+            lines[item_id] = lines.get(item_id, 0) + quantity
+    created: list[FulfillmentOrder] = []
+    for (location_code, method_code), lines in groups.items():
+        if not lines:
+            continue
+        location: Location = _by_code(session, Location, location_code)
+        method: DeliveryMethod = _by_code(session, DeliveryMethod, method_code)
+        fo = FulfillmentOrder(
+            summary=summary,
+            order_summary_id=summary.id,
+            location=location,
+            location_id=location.id,
+            delivery_method=method,
+            delivery_method_id=method.id,
+            status=FulfillmentStatus.ALLOCATED,
+            recipient_name=summary.ship_to_name,
+            charge=charge,
+            reason=reason,
+        )
+        session.add(fo)
+        for item_id, quantity in lines.items():
+            FulfillmentOrderLine(
+                fulfillment_order=fo, item=items[item_id], order_item_summary_id=item_id, quantity=quantity
+            )
+            _claim_reservations(session, fo, items[item_id], location, quantity)
+        created.append(fo)
+    refresh_status(summary)
+    session.flush()
+    return created
+
+
+def _claim_reservations(
+    session: Session, fo: FulfillmentOrder, item: OrderItemSummary, location: Location, quantity: int
+) -> None:
+    """Point ``quantity`` reserved units of ``item`` at ``location`` to ``fo``, splitting a reservation."""
+    free = session.execute(
+        select(Reservation)
+        .where(
+            Reservation.order_item_summary_id == item.id,
+            Reservation.location_id == location.id,
+            Reservation.status == ReservationStatus.ACTIVE,
+            Reservation.fulfillment_order_id.is_(None),
+        )
+        .order_by(Reservation.created_at)
+    ).scalars()
+    needed = quantity
+    for reservation in free:
+        if needed == 0:
+            break
+        if reservation.quantity <= needed:
+            reservation.fulfillment_order = fo
+            needed -= reservation.quantity
+        else:
+            reservation.quantity -= needed
+            session.add(
+                Reservation(
+                    item=item,
+                    order_item_summary_id=item.id,
+                    location=location,
+                    location_id=location.id,
+                    sku=item.sku,
+                    quantity=needed,
+                    fulfillment_order=fo,
+                )
+            )
+            needed = 0
+    if needed:
+        raise QuantityError(
+            f"item {item.sku} ({item.id}): {needed} of {quantity} units are not reserved at {location.code}; "
+            "route the order first"
+        )
+
+
+def _load_fo(session: Session, fo_id: str) -> FulfillmentOrder:
+    fo = session.get(FulfillmentOrder, fo_id, with_for_update=True, populate_existing=True)
+    if fo is None:
+        raise NotFound(f"no fulfillment order {fo_id}")
+    return fo
+
+
+def _reservations(session: Session, fo: FulfillmentOrder) -> list[Reservation]:
+    return list(
+        session.execute(
+            select(Reservation)
+            .where(
+                Reservation.fulfillment_order_id == fo.id,
+                Reservation.status == ReservationStatus.ACTIVE,
+            )
+            .order_by(Reservation.created_at)
+        ).scalars()
+    )
+
+
+def _adjust_level(session: Session, location_id: str, sku: str, *, on_hand: int, reserved: int) -> None:
+    table = InventoryLevel.__table__
+    conditions = [table.c.location_id == location_id, table.c.sku == sku]
+    if reserved < 0:
+        conditions.append(table.c.reserved >= -reserved)
+    if on_hand < 0:
+        conditions.append(table.c.on_hand >= -on_hand)
+    result = session.execute(
+        update(table)
+        .where(*conditions)
+        .values(
+            on_hand=table.c.on_hand + on_hand,
+            reserved=table.c.reserved + reserved,
+            version=table.c.version + 1,
+        )
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        raise QuantityError(f"SKU {sku}: the stock at location {location_id} no longer holds these units")
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, InventoryLevel) and obj.location_id == location_id and obj.sku == sku:
+            session.expire(obj)
+
+
+def ship(
+    session: Session, fo_id: str, *, carrier: str, tracking_number: str, now: datetime
+) -> tuple[FulfillmentOrder, list[DomainEvent]]:
+    """Ship a fulfillment order: its reservations leave on hand, its units move to fulfilled."""
+    fo = _load_fo(session, fo_id)
+    if not fo.is_open:
+        raise Conflict(f"fulfillment order {fo.id} is {fo.status.value}: only open ones can ship")
+    for line in fo.lines:
+        if line.quantity == 0:
+            continue
+        if fo.charge:
+            line.item.fulfill(line.quantity)
+        else:
+            line.item.fulfill_reship(line.quantity)
+    for reservation in _reservations(session, fo):
+        k = reservation.quantity
+        _adjust_level(session, reservation.location_id, reservation.sku, on_hand=-k, reserved=-k)
+        reservation.consume(k)
+    fo.mark_fulfilled(carrier, tracking_number, now)
+    refresh_status(fo.summary)
+    session.flush()
+    event = DomainEvent(
+        FULFILLMENT_ORDER_SHIPPED, {"fulfillment_order": fulfillment_order_view(fo)}, fo.order_summary_id
+    )
+    return fo, [event]
+
+
+def cancel_fulfillment_order(session: Session, fo_id: str, *, reason: str | None = None) -> FulfillmentOrder:
+    """Cancel an open fulfillment order: its reservations are released, its units can be routed again."""
+    fo = _load_fo(session, fo_id)
+    if not fo.is_open:
+        raise Conflict(f"fulfillment order {fo.id} is {fo.status.value}: only open ones can be canceled")
+    for line in fo.lines:
+        if line.quantity == 0:
+            continue
+        if fo.charge:
+            line.item.release(line.quantity)
+        else:
+            line.item.release_reship(line.quantity)
+        line.quantity_canceled += line.quantity
+        line.quantity = 0
+    for reservation in _reservations(session, fo):
+        k = reservation.quantity
+        _adjust_level(session, reservation.location_id, reservation.sku, on_hand=0, reserved=-k)
+        reservation.release(k)
+    fo.move_to(FulfillmentStatus.CANCELED)
+    if reason:
+        fo.reason = reason
+    session.flush()
+    return fo

@@ -1,0 +1,137 @@
+"""Authorize what the order needs, capture exactly what was invoiced, through the order's gateway."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from orders import money
+from orders.errors import PaymentError
+from orders.gateway import get_gateway
+from orders.models import (
+    AuthorizationStatus,
+    Invoice,
+    OrderSummary,
+    Payment,
+    PaymentAuthorization,
+)
+
+ZERO = Decimal(0)
+
+
+def open_authorizations(summary: OrderSummary) -> list[PaymentAuthorization]:
+    """Authorizations with money left to capture, oldest first."""
+    return [
+        auth
+        for auth in summary.authorizations
+        if auth.status == AuthorizationStatus.AUTHORIZED and auth.remaining > 0
+    ]
+
+
+def _gateway_and_token(summary: OrderSummary) -> tuple[str, str]:
+    order = summary.order
+    if not order.payment_gateway or not order.payment_token:
+        raise PaymentError(f"order {summary.order_number} has no payment method")
+    return order.payment_gateway, order.payment_token
+
+
+def ensure_funds(
+    session: Session, summary: OrderSummary, amount: Decimal, *, key: str
+) -> PaymentAuthorization | None:
+    """Authorize what ``amount`` needs beyond open authorizations; None when it is already covered.
+
+    A retry with the same ``key`` finds the authorization it made instead of asking again.
+    """
+    existing = session.execute(
+        select(PaymentAuthorization).where(PaymentAuthorization.idempotency_key == key)
+    ).scalar_one_or_none()
+    if existing is not None:
+        return existing
+    target = money.require_exact(amount, summary.currency)
+    covered = sum((auth.remaining for auth in open_authorizations(summary)), ZERO)
+    needed = target - covered
+    if needed <= 0:
+        return None
+    gateway_name, token = _gateway_and_token(summary)
+    gateway = get_gateway(gateway_name)
+    # The gateway's answer first, our rows after: nothing is written for a declined or lost call.
+    result = gateway.authorize(
+        session, token=token, amount=needed, currency=summary.currency, idempotency_key=key
+    )
+    auth = PaymentAuthorization(
+        summary=summary,
+        gateway=gateway_name,
+        token=token,
+        amount=needed,
+        remaining=needed,
+        status=AuthorizationStatus.AUTHORIZED,
+        idempotency_key=key,
+        gateway_reference=result.reference,
+    )
+    session.add(auth)
+    summary.authorized_total += needed
+    session.flush()
+    return auth
+
+
+def captured_for(invoice: Invoice) -> Decimal:
+    return sum(
+        (p.amount for p in invoice.summary.payments if p.invoice_id == invoice.id),
+        ZERO,
+    )
+
+
+def capture_invoice(session: Session, invoice: Invoice, *, key: str) -> list[Payment]:
+    """Capture exactly what of ``invoice`` is not captured yet, from open authorizations, oldest first.
+
+    One gateway capture per authorization drawn on, keyed ``key`` (the first) and ``key:N`` after, so
+    a retry repeats none of them. Nothing to capture (a 0.00 invoice, or a retry after success): [].
+    """
+    summary = invoice.summary
+    outstanding = invoice.total - captured_for(invoice)
+    if outstanding <= 0:
+        return []
+    sources = open_authorizations(summary)
+    available = sum((auth.remaining for auth in sources), ZERO)
+    if available < outstanding:
+        raise PaymentError(
+            f"cannot capture {money.quantize(outstanding, summary.currency)} {summary.currency}: "
+            f"only {money.quantize(available, summary.currency)} is authorized"
+        )
+    gateway_name, token = _gateway_and_token(summary)
+    gateway = get_gateway(gateway_name)
+    payments: list[Payment] = []
+    for n, auth in enumerate(sources):
+        if outstanding <= 0:
+            break
+        take = min(auth.remaining, outstanding)
+        call_key = key if n == 0 else f"{key}:{n}"
+        result = gateway.capture(
+            session,
+            token=token,
+            authorization_reference=auth.gateway_reference or auth.id,
+            amount=take,
+            currency=summary.currency,
+            idempotency_key=call_key,
+        )
+        auth.draw(take)
+        payment = Payment(
+            summary=summary,
+            authorization=auth,
+            authorization_id=auth.id,
+            invoice=invoice,
+            invoice_id=invoice.id,
+            amount=take,
+            gateway=gateway_name,
+            idempotency_key=call_key,
+            gateway_reference=result.reference,
+        )
+        session.add(payment)
+        payments.append(payment)
+        summary.captured_total += take
+        summary.authorized_total -= take
+        outstanding -= take
+    session.flush()
+    return payments

@@ -1,0 +1,319 @@
+"""Routing: choose where each unit ships from, and reserve it so no other order can take it.
+
+Availability is on hand - reserved - safety stock. Reservations are made with a conditional UPDATE
+(``... WHERE on_hand - reserved - safety_stock >= :q``) whose row count says whether the units were
+still there, which is race-free on SQLite (one writer) and on PostgreSQL (the row lock makes a second
+writer re-check the condition after the first commits). Routing is all-or-nothing: if any unit cannot
+be placed, nothing stays reserved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any, Literal
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from orders.errors import QuantityError
+from orders.models import (
+    DeliveryMethod,
+    InventoryLevel,
+    Location,
+    OrderItemSummary,
+    OrderSummary,
+    Reservation,
+)
+
+Strategy = Literal["fewest_splits", "priority"]
+STRATEGIES = ("fewest_splits", "priority")
+# Exhaustive search for the fewest locations up to this many candidates; a greedy cover beyond.
+EXACT_SEARCH_LIMIT = 12
+RACE_RETRIES = 3
+
+
+@dataclass
+class RoutingResult:
+    allocations: list[dict[str, Any]] = field(default_factory=list)
+    unallocated_quantity: int = 0
+    reservations: list[Reservation] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"allocations": self.allocations, "unallocated_quantity": self.unallocated_quantity}
+
+
+@dataclass
+class _Demand:
+    item: OrderItemSummary
+    quantity: int
+    method: DeliveryMethod
+    store: Location | None  # the pickup store, for pickup lines
+
+
+@dataclass
+class _Stock:
+    level_id: str
+    location: Location
+    available: int
+
+
+def _demands(
+    session: Session, summary: OrderSummary, lines: Sequence[tuple[str, int]] | None, reship: bool
+) -> list[_Demand]:
+    items = {item.id: item for item in summary.items}
+    default_method = (
+        session.get(DeliveryMethod, summary.delivery_method_id) if summary.delivery_method_id else None
+    )
+    wanted: list[tuple[OrderItemSummary, int]] = []
+    if lines is None:
+        wanted = [(item, item.quantity_available_to_fulfill) for item in summary.items]
+    else:
+        merged: dict[str, int] = {}
+        for item_id, quantity in lines:
+            if item_id not in items:
+                raise QuantityError(f"order {summary.order_number} has no item {item_id}")
+            if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+                raise QuantityError(f"item {item_id}: a quantity is a whole number > 0, not {quantity!r}")
+            merged[item_id] = merged.get(item_id, 0) + quantity
+        wanted = [(items[item_id], quantity) for item_id, quantity in merged.items()]
+    demands = []
+    for item, quantity in wanted:
+        if quantity <= 0:
+            continue
+        limit = item.quantity_available_to_reship if reship else item.quantity_available_to_fulfill
+        if quantity > limit:
+            verb = "reship" if reship else "route"
+            raise QuantityError(f"item {item.sku} ({item.id}): cannot {verb} {quantity}: only {limit} can be")
+        method = item.delivery_method or default_method
+        if method is None:
+            raise QuantityError(f"item {item.sku} ({item.id}) has no delivery method")
+        store = item.pickup_location if method.is_pickup else None
+        if method.is_pickup and store is None:
+            raise QuantityError(f"item {item.sku} ({item.id}) is for pickup but names no store")
+        demands.append(_Demand(item, quantity, method, store))
+    return demands
+
+
+def _stock(session: Session, skus: set[str]) -> dict[str, dict[str, _Stock]]:
+    """Fresh availability by SKU and location id (read past the session's cache)."""
+    rows = session.execute(
+        select(
+            InventoryLevel.id,
+            InventoryLevel.sku,
+            InventoryLevel.location_id,
+            InventoryLevel.on_hand,
+            InventoryLevel.reserved,
+            InventoryLevel.safety_stock,
+        ).where(InventoryLevel.sku.in_(skus))
+    ).all()
+    locations = {loc.id: loc for loc in session.execute(select(Location)).scalars()}
+    stock: dict[str, dict[str, _Stock]] = {}
+    for level_id, sku, location_id, on_hand, reserved, safety in rows:
+        available = max(on_hand - reserved - safety, 0)
+        stock.setdefault(sku, {})[location_id] = _Stock(level_id, locations[location_id], available)
+    return stock
+
+
+def _loc_key(location: Location) -> tuple[int, str]:
+    return (location.priority, location.code)
+
+
+def _choose_locations(
+    demand: dict[str, int], stock: dict[str, dict[str, _Stock]], candidates: list[Location]
+) -> list[Location]:
+    """The fewest candidates that together hold ``demand``; ties to lower priorities, then more held."""
+
+    def held(locs: Sequence[Location]) -> int:
+        return sum(
+            min(
+                demand[sku], sum(stock.get(sku, {}).get(loc.id, _Stock("", loc, 0)).available for loc in locs)
+            )
+            for sku in demand
+        )
+
+    def covers(locs: Sequence[Location]) -> bool:
+        return held(locs) == sum(demand.values())
+
+    total = sum(demand.values())
+    useful = [loc for loc in candidates if held([loc]) > 0]
+    if not useful:
+        return []
+    if len(useful) <= EXACT_SEARCH_LIMIT:
+        for k in range(1, len(useful) + 1):
+            best: tuple[tuple[int, ...], int, tuple[str, ...]] | None = None
+            chosen: tuple[Location, ...] = ()
+            for combo in combinations(useful, k):
+                if not covers(combo):
+                    continue
+                key = (
+                    tuple(sorted(loc.priority for loc in combo)),
+                    -sum(held([loc]) for loc in combo),
+                    tuple(sorted(loc.code for loc in combo)),
+                )
+                if best is None or key < best:
+                    best, chosen = key, combo
+            if best is not None:
+                return sorted(chosen, key=lambda loc: (loc.priority, -held([loc]), loc.code))
+    # Too many to search, or no cover at all: a greedy cover that takes the most useful location first.
+    picked: list[Location] = []
+    while held(picked) < total:
+        rest = [loc for loc in useful if loc not in picked]
+        if not rest:
+            break
+        gain = {loc.id: held([*picked, loc]) - held(picked) for loc in rest}
+        nxt = min(rest, key=lambda loc: (-gain[loc.id], loc.priority, loc.code))
+        if gain[nxt.id] == 0:
+            break
+        picked.append(nxt)
+    return picked
+
+
+def _plan(
+    demands: list[_Demand], stock: dict[str, dict[str, _Stock]], strategy: str, ship_from: list[Location]
+) -> tuple[list[tuple[_Demand, _Stock, int]], int]:
+    """Which level gives how many units of which demand, and how many units found no place."""
+    left = {sku: {loc_id: s.available for loc_id, s in by_loc.items()} for sku, by_loc in stock.items()}
+    plan: list[tuple[_Demand, _Stock, int]] = []
+    unallocated = 0
+
+    def take(d: _Demand, order: list[Location]) -> int:
+        remaining = d.quantity
+        # A location that can fill the whole line first, so a line splits only when it must.
+        whole = [loc for loc in order if left.get(d.item.sku, {}).get(loc.id, 0) >= remaining]
+        for loc in whole[:1] + [loc for loc in order if loc not in whole[:1]]:
+            if remaining == 0:
+                break
+            have = left.get(d.item.sku, {}).get(loc.id, 0)
+            k = min(have, remaining)
+            if k > 0:
+                left[d.item.sku][loc.id] -= k
+                plan.append((d, stock[d.item.sku][loc.id], k))
+                remaining -= k
+        return remaining
+
+    ship = [d for d in demands if d.store is None]
+    for d in demands:
+        if d.store is not None:
+            unallocated += take(d, [d.store])
+    if strategy == "priority":
+        order = sorted(ship_from, key=_loc_key)
+        for d in ship:
+            # Pure priority: fill from the lowest priority number, splitting as needed.
+            remaining = d.quantity
+            for loc in order:
+                have = left.get(d.item.sku, {}).get(loc.id, 0)
+                k = min(have, remaining)
+                if k > 0:
+                    left[d.item.sku][loc.id] -= k
+                    plan.append((d, stock[d.item.sku][loc.id], k))
+                    remaining -= k
+            unallocated += remaining
+    else:
+        demand: dict[str, int] = {}
+        for d in ship:
+            demand[d.item.sku] = demand.get(d.item.sku, 0) + d.quantity
+        chosen = _choose_locations(demand, stock, ship_from) if demand else []
+        for d in ship:
+            unallocated += take(d, chosen)
+    return plan, unallocated
+
+
+def _reserve(session: Session, plan: list[tuple[_Demand, _Stock, int]]) -> bool:
+    """Reserve every planned unit with conditional UPDATEs, in level-id order; undo all if one misses."""
+    per_level: dict[str, int] = {}
+    for _, s, k in plan:
+        per_level[s.level_id] = per_level.get(s.level_id, 0) + k
+    done: list[tuple[str, int]] = []
+    table = InventoryLevel.__table__
+    for level_id in sorted(per_level):
+        k = per_level[level_id]
+        result = session.execute(
+            update(table)
+            .where(
+                table.c.id == level_id,
+                table.c.on_hand - table.c.reserved - table.c.safety_stock >= k,
+            )
+            .values(reserved=table.c.reserved + k, version=table.c.version + 1)
+        )
+        if getattr(result, "rowcount", 0) != 1:
+            for undo_id, undo_k in done:
+                session.execute(
+                    update(table)
+                    .where(table.c.id == undo_id)
+                    .values(reserved=table.c.reserved - undo_k, version=table.c.version + 1)
+                )
+            _expire_levels(session, [level_id for level_id, _ in done])
+            return False
+        done.append((level_id, k))
+    _expire_levels(session, list(per_level))
+    return True
+
+
+def _expire_levels(session: Session, level_ids: list[str]) -> None:
+    ids = set(level_ids)
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, InventoryLevel) and obj.id in ids:
+            session.expire(obj)
+
+
+def route_order(
+    session: Session,
+    summary: OrderSummary,
+    *,
+    strategy: str = "fewest_splits",
+    lines: Sequence[tuple[str, int]] | None = None,
+    reship: bool | None = None,
+) -> RoutingResult:
+    """Place and reserve the order's unrouted units (or ``lines``: ``(item_id, quantity)`` pairs).
+
+    ``reship`` (default: whether ``lines`` was given) moves the reshipment buckets instead of
+    ``allocated``. With units left over, nothing is reserved and ``unallocated_quantity`` says how many.
+    """
+    if strategy not in STRATEGIES:
+        raise QuantityError(f"unknown routing strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
+    is_reship = lines is not None if reship is None else reship
+    demands = _demands(session, summary, lines, is_reship)
+    if not demands:
+        return RoutingResult()
+    ship_from = sorted(
+        session.execute(select(Location).where(Location.ships.is_(True))).scalars(), key=_loc_key
+    )
+    skus = {d.item.sku for d in demands}
+    for _attempt in range(RACE_RETRIES):
+        plan, unallocated = _plan(demands, _stock(session, skus), strategy, ship_from)
+        if unallocated:
+            return RoutingResult(unallocated_quantity=unallocated)
+        if _reserve(session, plan):
+            break
+    else:
+        # Others kept taking the stock we planned on; what is left is not enough for this order.
+        plan, unallocated = _plan(demands, _stock(session, skus), strategy, ship_from)
+        return RoutingResult(unallocated_quantity=max(unallocated, 1))
+
+    result = RoutingResult()
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for d, s, k in plan:
+        if is_reship:
+            d.item.allocate_reship(k)
+        else:
+            d.item.allocate(k)
+        reservation = Reservation(
+            item=d.item,
+            order_item_summary_id=d.item.id,
+            location=s.location,
+            location_id=s.location.id,
+            sku=d.item.sku,
+            quantity=k,
+        )
+        session.add(reservation)
+        result.reservations.append(reservation)
+        group = groups.setdefault(
+            (s.location.code, d.method.code),
+            {"location": s.location.code, "delivery_method": d.method.code, "lines": []},
+        )
+        group["lines"].append({"item_id": d.item.id, "sku": d.item.sku, "quantity": k})
+    result.allocations = list(groups.values())
+    session.flush()
+    return result
