@@ -82,7 +82,14 @@ def serve(
 
 
 @app.command()
-def worker(db: DbOption = None) -> None:
+def worker(
+    db: DbOption = None,
+    idle: Annotated[float, typer.Option(help="Seconds to sleep when no work is due")] = 0.5,
+    batch: Annotated[int, typer.Option(help="Due runs claimed at a time")] = 50,
+    lease: Annotated[
+        float, typer.Option(help="Seconds a claim lasts; a dead worker's runs wait this long")
+    ] = 60.0,
+) -> None:
     """Runs due waits, timers, retries and outbound events; many may run against one PostgreSQL."""
     from api.bootstrap import build_runtime
     from engine.worker import work_forever
@@ -90,8 +97,10 @@ def worker(db: DbOption = None) -> None:
     url = _url(db)
     upgrade(url)
     database = Database(url)
+    runtime = build_runtime()
+    runtime.lease_s = lease
     typer.echo(f"ordo worker on {url}", err=True)
-    work_forever(database, runtime=build_runtime())
+    work_forever(database, runtime=runtime, idle_s=idle, limit=batch)
 
 
 def main() -> None:

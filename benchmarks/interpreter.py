@@ -21,11 +21,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import dsl  # noqa: E402
-from engine.clock import ManualClock  # noqa: E402
-from engine.memory import MemoryEngine  # noqa: E402
-from engine.registry import ActionRegistry  # noqa: E402
-from engine.runtime import Runtime  # noqa: E402
+import dsl
+from engine.clock import ManualClock
+from engine.memory import MemoryEngine
+from engine.registry import ActionRegistry
+from engine.runtime import Runtime
 
 BLOCKS = 4  # 4 blocks of 5 elements = 20
 
@@ -58,14 +58,24 @@ def bpmn_source() -> str:
     def flow(source: str, target: str, condition: str | None = None) -> None:
         nonlocal counter
         counter += 1
-        body = (f'<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">{condition}'
-                "</bpmn:conditionExpression>") if condition else ""
-        flows.append(f'<bpmn:sequenceFlow id="f{counter}" sourceRef="{source}" targetRef="{target}">{body}'
-                     "</bpmn:sequenceFlow>")
+        body = (
+            (
+                f'<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">{condition}'
+                "</bpmn:conditionExpression>"
+            )
+            if condition
+            else ""
+        )
+        flows.append(
+            f'<bpmn:sequenceFlow id="f{counter}" sourceRef="{source}" targetRef="{target}">{body}'
+            "</bpmn:sequenceFlow>"
+        )
 
     def script(task_id: str, code: str) -> None:
-        elements.append(f'<bpmn:scriptTask id="{task_id}" scriptFormat="python"><bpmn:script>{code}'
-                        "</bpmn:script></bpmn:scriptTask>")
+        elements.append(
+            f'<bpmn:scriptTask id="{task_id}" scriptFormat="python"><bpmn:script>{code}'
+            "</bpmn:script></bpmn:scriptTask>"
+        )
 
     elements.append('<bpmn:startEvent id="start"/>')
     script("init", "n = 0\nm = 0")
@@ -92,7 +102,9 @@ def bpmn_source() -> str:
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
         'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="defs" targetNamespace="bench">'
-        '<bpmn:process id="bench" isExecutable="true">' + "".join(elements) + "".join(flows)
+        '<bpmn:process id="bench" isExecutable="true">'
+        + "".join(elements)
+        + "".join(flows)
         + "</bpmn:process></bpmn:definitions>\n"
     )
 
@@ -158,8 +170,10 @@ def main() -> None:
     spiff_rate = rate(spiff_run, args.seconds)
     print("in memory, runs per second (20-element flow, decision every fifth element)")
     print(f"  hand-written Python   {python_rate:12,.0f}")
-    print(f"  Ordo (in memory)      {ordo_rate:12,.0f}   {ordo_rate / spiff_rate:6.1f}x SpiffWorkflow, "
-          f"{python_rate / ordo_rate:5.1f}x slower than Python")
+    print(
+        f"  Ordo (in memory)      {ordo_rate:12,.0f}   {ordo_rate / spiff_rate:6.1f}x SpiffWorkflow, "
+        f"{python_rate / ordo_rate:5.1f}x slower than Python"
+    )
     print(f"  SpiffWorkflow 3       {spiff_rate:12,.0f}")
     persisted(args.persisted_runs)
 
@@ -191,8 +205,10 @@ def persisted(runs: int) -> None:
         with database.session_factory() as session:
             steps = session.scalar(select(func.count()).select_from(FlowStep)) or 1
         database.dispose()
-    print(f"persisted on SQLite: {runs / elapsed:,.0f} runs/s, {steps / runs:.0f} steps per run, "
-          f"{elapsed / steps * 1e6:,.0f} µs per step (each step one committed transaction)")
+    print(
+        f"persisted on SQLite: {runs / elapsed:,.0f} runs/s, {steps / runs:.0f} steps per run, "
+        f"{elapsed / steps * 1e6:,.0f} µs per step (each step one committed transaction)"
+    )
 
 
 if __name__ == "__main__":

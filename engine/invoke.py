@@ -73,7 +73,9 @@ def invoke(
     except NotAllowed as exc:
         return Invocation(False, message=exc.message, code=exc.code, retryable=False, refused=True)
     except ActionError as exc:
-        return Invocation(False, message=exc.message, code=exc.code, category=exc.category)
+        return Invocation(
+            False, message=exc.message, code=exc.code, category=exc.category, retryable=exc.retryable
+        )
     except TimeoutError as exc:
         return Invocation(False, message=str(exc), code="timeout")
     except Exception as exc:  # any failure of an action fails its step, never the engine

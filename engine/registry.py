@@ -31,13 +31,25 @@ DEFAULT_PLUGIN_TIMEOUT_S = 30.0
 
 
 class ActionError(Exception):
-    """An action's own, expected failure: the step fails with this message and code."""
+    """An action's own, expected failure: the step fails with this message and code.
 
-    def __init__(self, message: str, *, code: str = "action_failed", category: str | None = None) -> None:
+    ``retryable=False`` says trying again cannot help (a declined card, a refused request): the step
+    skips its remaining retries and follows its error edge at once.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "action_failed",
+        category: str | None = None,
+        retryable: bool = True,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
         self.category = category
+        self.retryable = retryable
 
 
 class NotAllowed(ActionError):

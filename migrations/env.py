@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal, cast
+
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
+from sqlalchemy import String
+from sqlalchemy.types import TypeDecorator
 
 from engine.db import make_engine
 from migrations.schema import load_all_models
@@ -11,10 +16,28 @@ config = context.config
 target_metadata = load_all_models()
 
 
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
+    """Writes our column types as plain SQLAlchemy types, so a migration never imports model code."""
+    if type_ != "type" or not isinstance(obj, TypeDecorator):
+        return False
+    name = type(obj).__name__
+    if name == "Money":
+        # Exact on both databases: NUMERIC on PostgreSQL, integer ten-thousandths on SQLite.
+        return "sa.Numeric(precision=20, scale=4).with_variant(sa.BigInteger(), 'sqlite')"
+    if name == "UTCDateTime":
+        return "sa.DateTime(timezone=True)"
+    if name == "StrEnumType":
+        return f"sa.String(length={cast(String, obj.impl_instance).length})"
+    if name == "JSONType":
+        return "sa.JSON()"
+    return False
+
+
 def run_migrations_offline() -> None:
     context.configure(
         url=config.get_main_option("sqlalchemy.url"),
         target_metadata=target_metadata,
+        render_item=render_item,
         literal_binds=True,
         render_as_batch=True,
     )
@@ -42,6 +65,7 @@ def _run_on(connection: object) -> None:
     context.configure(
         connection=connection,  # type: ignore[arg-type]
         target_metadata=target_metadata,
+        render_item=render_item,
         render_as_batch=True,
         compare_type=True,
     )

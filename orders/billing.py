@@ -34,7 +34,7 @@ def create_invoice(session: Session, fo: FulfillmentOrder) -> Invoice:
         if line.quantity == 0:
             continue
         amount = line.item.invoice_units(line.quantity) if fo.charge else ZERO
-        InvoiceLine(
+        line_record = InvoiceLine(
             invoice=invoice,
             item=line.item,
             order_item_summary_id=line.item.id,
@@ -42,12 +42,15 @@ def create_invoice(session: Session, fo: FulfillmentOrder) -> Invoice:
             quantity=line.quantity,
             amount=amount,
         )
+        session.add(line_record)
         total += amount
     if fo.charge and not summary.shipping_invoiced and not summary.shipping_canceled:
         shipping = summary.shipping_charge
         summary.shipping_invoiced = True
         if shipping:
-            InvoiceLine(invoice=invoice, kind=DocumentLineKind.SHIPPING, quantity=0, amount=shipping)
+            session.add(
+                InvoiceLine(invoice=invoice, kind=DocumentLineKind.SHIPPING, quantity=0, amount=shipping)
+            )
             invoice.shipping_amount = shipping
             total += shipping
     invoice.total = total

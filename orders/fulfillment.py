@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from orders.errors import Conflict, NotFound, QuantityError
@@ -33,6 +33,8 @@ _FOLLOWS_FULFILLMENT = {
     OrderStatus.PARTIALLY_FULFILLED.value,
     OrderStatus.FULFILLED.value,
 }
+
+LEVELS = cast(Table, InventoryLevel.__table__)
 
 
 def fulfillment_status(summary: OrderSummary) -> str:
@@ -108,8 +110,13 @@ def create_fulfillment_orders(
         )
         session.add(fo)
         for item_id, quantity in lines.items():
-            FulfillmentOrderLine(
-                fulfillment_order=fo, item=items[item_id], order_item_summary_id=item_id, quantity=quantity
+            session.add(
+                FulfillmentOrderLine(
+                    fulfillment_order=fo,
+                    item=items[item_id],
+                    order_item_summary_id=item_id,
+                    quantity=quantity,
+                )
             )
             _claim_reservations(session, fo, items[item_id], location, quantity)
         created.append(fo)
@@ -181,7 +188,7 @@ def _reservations(session: Session, fo: FulfillmentOrder) -> list[Reservation]:
 
 
 def _adjust_level(session: Session, location_id: str, sku: str, *, on_hand: int, reserved: int) -> None:
-    table = InventoryLevel.__table__
+    table = LEVELS
     conditions = [table.c.location_id == location_id, table.c.sku == sku]
     if reserved < 0:
         conditions.append(table.c.reserved >= -reserved)

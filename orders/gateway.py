@@ -130,42 +130,57 @@ class TestGateway:
     def _call(
         self, session: Session, operation: str, token: str, amount: Decimal | None, idempotency_key: str
     ) -> GatewayResult:
-        bind = session.get_bind()
-        engine = bind.engine if isinstance(bind, Connection) else bind
-        assert isinstance(engine, Engine)
-        with Session(bind=engine, expire_on_commit=False) as own, own.begin():
-            row = own.execute(
-                select(GatewayCall)
-                .where(
-                    GatewayCall.gateway == self.name,
-                    GatewayCall.idempotency_key == idempotency_key,
-                    GatewayCall.operation == operation,
+        if _writes_pending_on_sqlite(session):
+            # SQLite has one writer: a second connection would wait for this very transaction. Record
+            # in the caller's transaction instead (the count then lives and dies with it).
+            outcome, reference, first_amount = self._record(
+                session, operation, token, amount, idempotency_key
+            )
+        else:
+            bind = session.get_bind()
+            engine = bind.engine if isinstance(bind, Connection) else bind
+            assert isinstance(engine, Engine)
+            with Session(bind=engine, expire_on_commit=False) as own, own.begin():
+                outcome, reference, first_amount = self._record(
+                    own, operation, token, amount, idempotency_key
                 )
-                .with_for_update()
-            ).scalar_one_or_none()
-            if row is None:
-                row = GatewayCall(
-                    gateway=self.name,
-                    idempotency_key=idempotency_key,
-                    operation=operation,
-                    amount=amount,
-                    calls=0,
-                    outcome="pending",
-                )
-                own.add(row)
-            row.calls += 1
-            if row.outcome != APPROVED:
-                row.outcome = self._decide(operation, token, row.calls)
-                if row.outcome == APPROVED:
-                    row.reference = f"test_{operation}_{uuid.uuid4().hex[:16]}"
-                    row.amount = amount
-            outcome, reference, first_amount = row.outcome, row.reference, row.amount
         if outcome == TIMEOUT:
             raise GatewayTimeout(f"test gateway: {operation} timed out (token {token})")
         if outcome == DECLINED:
             raise GatewayDeclined(f"test gateway: {operation} declined (token {token})")
         assert reference is not None
         return GatewayResult(reference, first_amount if first_amount is not None else Decimal(0))
+
+    def _record(
+        self, own: Session, operation: str, token: str, amount: Decimal | None, idempotency_key: str
+    ) -> tuple[str, str | None, Decimal | None]:
+        row = own.execute(
+            select(GatewayCall)
+            .where(
+                GatewayCall.gateway == self.name,
+                GatewayCall.idempotency_key == idempotency_key,
+                GatewayCall.operation == operation,
+            )
+            .with_for_update()
+        ).scalar_one_or_none()
+        if row is None:
+            row = GatewayCall(
+                gateway=self.name,
+                idempotency_key=idempotency_key,
+                operation=operation,
+                amount=amount,
+                calls=0,
+                outcome="pending",
+            )
+            own.add(row)
+        row.calls += 1
+        if row.outcome != APPROVED:
+            row.outcome = self._decide(operation, token, row.calls)
+            if row.outcome == APPROVED:
+                row.reference = f"test_{operation}_{uuid.uuid4().hex[:16]}"
+                row.amount = amount
+        own.flush()
+        return row.outcome, row.reference, row.amount
 
     def authorize(
         self, session: Session, *, token: str, amount: Decimal, currency: str, idempotency_key: str
@@ -200,6 +215,15 @@ class TestGateway:
         self, session: Session, *, token: str, authorization_reference: str, idempotency_key: str
     ) -> GatewayResult:
         return self._call(session, "void", token, None, idempotency_key)
+
+
+def _writes_pending_on_sqlite(session: Session) -> bool:
+    if session.get_bind().dialect.name != "sqlite" or not session.in_transaction():
+        return False
+    if session.new or session.dirty or session.deleted:
+        return True
+    raw = session.connection().connection.dbapi_connection
+    return bool(getattr(raw, "in_transaction", False))
 
 
 def calls_for(session: Session, idempotency_key: str, operation: str | None = None) -> list[GatewayCall]:

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from orders.errors import QuantityError
@@ -27,6 +27,7 @@ from orders.models import (
     Reservation,
 )
 
+LEVELS = cast(Table, InventoryLevel.__table__)
 Strategy = Literal["fewest_splits", "priority"]
 STRATEGIES = ("fewest_splits", "priority")
 # Exhaustive search for the fewest locations up to this many candidates; a greedy cover beyond.
@@ -226,7 +227,7 @@ def _reserve(session: Session, plan: list[tuple[_Demand, _Stock, int]]) -> bool:
     for _, s, k in plan:
         per_level[s.level_id] = per_level.get(s.level_id, 0) + k
     done: list[tuple[str, int]] = []
-    table = InventoryLevel.__table__
+    table = LEVELS
     for level_id in sorted(per_level):
         k = per_level[level_id]
         result = session.execute(

@@ -67,7 +67,9 @@ def test_worked_example_capture_route_ship_invoice_capture(api: Api) -> None:
     assert summary["totals"]["authorized"] == "51.98"
 
     fos = fulfillment_orders(api, created["id"])
-    assert sorted((fo["location"], [(line["sku"], line["quantity"]) for line in fo["lines"]]) for fo in fos) == [
+    assert sorted(
+        (fo["location"], [(line["sku"], line["quantity"]) for line in fo["lines"]]) for fo in fos
+    ) == [
         ("WH1", [("SKU-A", 2)]),
         ("WH2", [("SKU-B", 1)]),
     ]

@@ -90,6 +90,11 @@ def build_registry(effects: Effects) -> ActionRegistry:
         effects.calls["always_fail"] += 1
         raise ActionError(inputs.text or "it failed", code="broken")
 
+    @registry.action("decline", category="Payment")
+    def decline(ctx: ActionContext, inputs: Note) -> Done:
+        effects.calls["decline"] += 1
+        raise ActionError(inputs.text or "declined", code="declined", retryable=False)
+
     @registry.action("refuse")
     def refuse(ctx: ActionContext, inputs: Note) -> Done:
         raise NotAllowed("not now")

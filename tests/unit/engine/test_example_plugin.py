@@ -29,13 +29,15 @@ def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     dist = tmp_path / f"{name.replace('-', '_')}-{version}.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
-    lines = ["[ordo.actions]"] + [f"{k} = {v}" for k, v in project["project"]["entry-points"]["ordo.actions"].items()]
+    lines = ["[ordo.actions]"] + [
+        f"{k} = {v}" for k, v in project["project"]["entry-points"]["ordo.actions"].items()
+    ]
     (dist / "entry_points.txt").write_text("\n".join(lines) + "\n")
     monkeypatch.syspath_prepend(str(EXAMPLE / "src"))
     monkeypatch.syspath_prepend(str(tmp_path))
 
 
-FLOW = '''
+FLOW = """
 flow guarded "Guarded"
   input email: text
   do example.fraud_score(email: input.email, amount: 2000) as risk
@@ -54,7 +56,7 @@ broken:
   set outcome = error.message
   done
 end
-'''
+"""
 
 
 @pytest.mark.usefixtures("installed")

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
+import dsl
 from engine.clock import ManualClock
 from engine.memory import MemoryEngine
+from engine.runtime import Runtime
 from tests.unit.engine.catalog import Effects
 
 Make = Callable[[str], MemoryEngine]
@@ -273,3 +275,28 @@ def test_refusal_is_reported_and_not_retried(engine_for: Make) -> None:
     run = engine_for('flow r "R"\n  do refuse() retry 3\nend\n').start("r")
     assert run.status == "failed"
     assert run.steps[-1].error == "not now"
+
+
+def test_the_unrecorded_fast_path_gives_the_same_results(runtime: Runtime) -> None:
+    graphs = dsl.compile_flows(DECIDE, runtime.catalog())
+    recorded, fast = MemoryEngine(runtime, graphs), MemoryEngine(runtime, graphs, record_steps=False)
+    for n in (500, 50, 5):
+        a, b = recorded.start("pick", {"n": n}), fast.start("pick", {"n": n})
+        assert a.state.variables == b.state.variables
+        assert a.state.step_count == b.state.step_count
+    assert fast.start("pick", {"n": 1}).steps == []
+
+
+def test_a_failure_that_cannot_heal_skips_the_remaining_retries(engine_for: Make, effects: Effects) -> None:
+    run = engine_for("""
+flow pay "Pay"
+  do decline(text: "card declined") retry 3 every 30s
+    on error -> problem
+  done
+problem:
+  fail "could not charge: {error.message}" category "Payment"
+end
+""").start("pay")
+    assert run.status == "failed"
+    assert effects.calls["decline"] == 1
+    assert run.failure is not None and run.failure.message == "could not charge: card declined"

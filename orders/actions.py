@@ -1,0 +1,431 @@
+"""The built-in flow actions, events, scopes and record loaders, registered in the engine's registry.
+
+Each action is a thin shell over a domain function: it loads the order summary named by
+``ctx.subject_id``, calls the function with ``ctx.idempotency_key`` for gateway calls, and turns
+domain errors into ``ActionError`` (the step fails, may retry) or ``NotAllowed`` (the order does not
+allow it now; nothing changed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from engine.registry import ActionContext, ActionError, ActionRegistry, DslType, NotAllowed, ScopeRequest
+from orders import billing, fulfillment, money, payments, routing
+from orders.errors import Conflict, DomainError, InvalidTransitionError, NotFound, QuantityError
+from orders.events import (
+    FULFILLMENT_ORDER_SHIPPED,
+    NOTIFICATION_REQUESTED,
+    ORDER_SUMMARY_CREATED,
+    RETURN_ORDER_RECEIVED,
+)
+from orders.gateway import GatewayDeclined, GatewayTimeout
+from orders.models import CreditMemo, FulfillmentOrder, Invoice, OrderChange, OrderSummary, ReturnOrder
+from orders.views import (
+    SUMMARY_FIELDS,
+    amount,
+    change_view,
+    credit_memo_view,
+    fulfillment_order_view,
+    invoice_view,
+    return_order_view,
+)
+
+STOCK = "Stock"
+PAYMENT = "Payment"
+INVOICING = "Invoicing"
+FULFILLMENT = "Fulfillment"
+
+MoneyArg = Annotated[Decimal, DslType("money")]
+RecordArg = Annotated[dict[str, Any], DslType("record")]
+
+
+class ItemQuantity(BaseModel):
+    item_id: Annotated[str, Field(min_length=1, max_length=64)]
+    quantity: Annotated[int, Field(gt=0)]
+
+
+ItemQuantities = Annotated[list[ItemQuantity], DslType("item_quantities")]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- inputs and outputs -------------------------------------------------------------------------------
+
+
+class RouteOrderIn(_In):
+    strategy: Annotated[str, Field(max_length=32)] = "fewest_splits"
+    lines: ItemQuantities | None = None
+
+
+class RouteOrderOut(BaseModel):
+    allocations: list[dict[str, Any]]
+    unallocated_quantity: int
+
+
+class EnsureFundsIn(_In):
+    amount: MoneyArg
+
+
+class EnsureFundsOut(BaseModel):
+    authorized: Decimal
+    authorization_id: str | None = None
+
+
+class CreateFulfillmentOrdersIn(_In):
+    allocations: Annotated[list[dict[str, Any]], DslType("any")]
+    charge: bool = True
+    reason: Annotated[str, Field(max_length=500)] | None = None
+
+
+class CreateFulfillmentOrdersOut(BaseModel):
+    fulfillment_orders: list[dict[str, Any]]
+    count: int
+
+
+class SetStatusIn(_In):
+    status: Annotated[str, Field(min_length=1, max_length=32)]
+
+
+class SetStatusOut(BaseModel):
+    status: str
+
+
+class CreateInvoiceIn(_In):
+    fulfillment_order: RecordArg
+
+
+class InvoiceOut(BaseModel):
+    id: str
+    total: Decimal
+
+
+class CaptureFundsIn(_In):
+    invoice: RecordArg
+
+
+class CaptureFundsOut(BaseModel):
+    amount: Decimal
+
+
+class NotifyIn(_In):
+    template: Annotated[str, Field(min_length=1, max_length=100)]
+    to: Annotated[str, Field(min_length=1, max_length=320)]
+
+
+class NotifyOut(BaseModel):
+    template: str
+    to: str
+    queued: bool
+
+
+# -- helpers ------------------------------------------------------------------------------------------
+
+
+def _session(ctx: ActionContext) -> Session:
+    if ctx.session is None:
+        raise ActionError("this action needs the database; it cannot run without a session")
+    return ctx.session
+
+
+def _summary(ctx: ActionContext) -> OrderSummary:
+    session = _session(ctx)
+    if ctx.subject_id is None:
+        raise ActionError("this action runs on an order summary, and the run has none")
+    summary = session.get(OrderSummary, ctx.subject_id)
+    if summary is None:
+        raise ActionError(f"order summary {ctx.subject_id} does not exist")
+    return summary
+
+
+def _record_id(record: Mapping[str, Any], kind: str) -> str:
+    value = record.get("id")
+    if not isinstance(value, str) or not value:
+        raise ActionError(f"the {kind} given has no id")
+    return value
+
+
+@contextmanager
+def _domain(category: str) -> Iterator[None]:
+    """Domain errors as the engine's: refusals for what the order does not allow, failures otherwise."""
+    try:
+        yield
+    except GatewayTimeout as exc:
+        raise ActionError(str(exc), code="gateway_timeout", category=category) from exc
+    except GatewayDeclined as exc:
+        raise ActionError(str(exc), code="gateway_declined", category=category, retryable=False) from exc
+    except (Conflict, InvalidTransitionError, QuantityError) as exc:
+        raise NotAllowed(str(exc)) from exc
+    except NotFound as exc:
+        raise ActionError(str(exc), code="not_found", category=category, retryable=False) from exc
+    except DomainError as exc:
+        raise ActionError(str(exc), code="domain_error", category=category) from exc
+
+
+# -- actions ------------------------------------------------------------------------------------------
+
+
+def route_order_action(ctx: ActionContext, inputs: RouteOrderIn) -> RouteOrderOut:
+    """Choose locations for the order's units and reserve them (all or nothing)."""
+    summary = _summary(ctx)
+    lines = [(line.item_id, line.quantity) for line in inputs.lines] if inputs.lines is not None else None
+    with _domain(STOCK):
+        result = routing.route_order(_session(ctx), summary, strategy=inputs.strategy, lines=lines)
+    return RouteOrderOut(allocations=result.allocations, unallocated_quantity=result.unallocated_quantity)
+
+
+def ensure_funds_action(ctx: ActionContext, inputs: EnsureFundsIn) -> EnsureFundsOut:
+    """Authorize what the amount needs beyond the open authorizations."""
+    summary = _summary(ctx)
+    with _domain(PAYMENT):
+        auth = payments.ensure_funds(_session(ctx), summary, inputs.amount, key=ctx.idempotency_key)
+    if auth is None:
+        return EnsureFundsOut(authorized=Decimal(0))
+    return EnsureFundsOut(authorized=auth.amount, authorization_id=auth.id)
+
+
+def create_fulfillment_orders_action(
+    ctx: ActionContext, inputs: CreateFulfillmentOrdersIn
+) -> CreateFulfillmentOrdersOut:
+    """One fulfillment order per location, delivery method and recipient of the allocations."""
+    summary = _summary(ctx)
+    with _domain(FULFILLMENT):
+        fos = fulfillment.create_fulfillment_orders(
+            _session(ctx), summary, inputs.allocations, charge=inputs.charge, reason=inputs.reason
+        )
+    return CreateFulfillmentOrdersOut(
+        fulfillment_orders=[fulfillment_order_view(fo) for fo in fos], count=len(fos)
+    )
+
+
+def set_status_action(ctx: ActionContext, inputs: SetStatusIn) -> SetStatusOut:
+    """Set the order summary's status."""
+    summary = _summary(ctx)
+    summary.status = inputs.status
+    _session(ctx).flush()
+    return SetStatusOut(status=summary.status)
+
+
+def create_invoice_action(ctx: ActionContext, inputs: CreateInvoiceIn) -> InvoiceOut:
+    """Bill what a shipped fulfillment order shipped (once per fulfillment order)."""
+    session = _session(ctx)
+    fo_id = _record_id(inputs.fulfillment_order, "fulfillment order")
+    fo = session.get(FulfillmentOrder, fo_id)
+    if fo is None:
+        raise ActionError(f"fulfillment order {fo_id} does not exist", category=INVOICING)
+    with _domain(INVOICING):
+        invoice = billing.create_invoice(session, fo)
+    return InvoiceOut(id=invoice.id, total=money.quantize(invoice.total, invoice.summary.currency))
+
+
+def capture_funds_action(ctx: ActionContext, inputs: CaptureFundsIn) -> CaptureFundsOut:
+    """Capture exactly the invoice's amount from open authorizations."""
+    session = _session(ctx)
+    invoice_id = _record_id(inputs.invoice, "invoice")
+    invoice = session.get(Invoice, invoice_id)
+    if invoice is None:
+        raise ActionError(f"invoice {invoice_id} does not exist", category=PAYMENT)
+    with _domain(PAYMENT):
+        taken = payments.capture_invoice(session, invoice, key=ctx.idempotency_key)
+    total = sum((p.amount for p in taken), Decimal(0))
+    return CaptureFundsOut(amount=money.quantize(total, invoice.summary.currency))
+
+
+def notify_action(ctx: ActionContext, inputs: NotifyIn) -> NotifyOut:
+    """Queue a message to the customer in the outbox (no mail server: a sender reads the outbox)."""
+    payload: dict[str, Any] = {
+        "template": inputs.template,
+        "to": inputs.to,
+        "order_summary_id": ctx.subject_id,
+    }
+    if ctx.session is not None and ctx.subject_id is not None:
+        summary = ctx.session.get(OrderSummary, ctx.subject_id)
+        if summary is not None:
+            payload["order_number"] = summary.order_number
+    ctx.emit(NOTIFICATION_REQUESTED, payload)
+    return NotifyOut(template=inputs.template, to=inputs.to, queued=True)
+
+
+# -- scopes and record loaders ------------------------------------------------------------------------
+
+TOTAL_NAMES = ("ordered", "canceled", "credited", "grand_total", "authorized", "invoiced", "captured")
+TOTAL_NAMES_ALL = (*TOTAL_NAMES, "refunded", "balance_due", "shipping")
+
+
+class SummaryFacade(Mapping[str, Any]):
+    """``summary`` in flow expressions: the fields of the summary's JSON plus its totals directly on it.
+
+    Read live: every lookup reads the record as the session has it now. Money is Decimal.
+    """
+
+    def __init__(self, session: Session, summary_id: str) -> None:
+        self._session = session
+        self._id = summary_id
+
+    def _summary(self) -> OrderSummary:
+        summary = self._session.get(OrderSummary, self._id)
+        if summary is None:
+            raise KeyError(self._id)
+        return summary
+
+    def __getitem__(self, key: str) -> Any:
+        summary = self._summary()
+        if key in TOTAL_NAMES_ALL:
+            return amount(summary.totals()[key], summary.currency, False)
+        field = SUMMARY_FIELDS.get(key)
+        if field is None:
+            raise KeyError(key)
+        return field(summary, False)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*SUMMARY_FIELDS, *TOTAL_NAMES_ALL])
+
+    def __len__(self) -> int:
+        return len(SUMMARY_FIELDS) + len(TOTAL_NAMES_ALL)
+
+
+def order_view(summary: OrderSummary) -> dict[str, Any]:
+    """``order`` in flow expressions: the order exactly as captured."""
+    order = summary.order
+    currency = order.currency
+    return {
+        "id": order.id,
+        "order_number": order.order_number,
+        "channel": order.channel,
+        "currency": currency,
+        "lifecycle": order.lifecycle.value,
+        "customer": {"email": order.customer_email, "name": order.customer_name},
+        "ship_to": order.ship_to(),
+        "delivery_method": order.delivery_method,
+        "adjustments": amount(order.adjustments, currency, False),
+        "shipping": {
+            "amount": amount(order.shipping_amount, currency, False),
+            "tax": amount(order.shipping_tax, currency, False),
+        },
+        "payment": {"gateway": order.payment_gateway},
+        "lines": [
+            {
+                "sku": item.sku,
+                "name": item.name,
+                "quantity": item.quantity,
+                "unit_price": amount(item.unit_price, currency, False),
+                "adjustments": amount(item.adjustments, currency, False),
+                "tax": amount(item.tax, currency, False),
+                "delivery_method": item.delivery_method,
+                "pickup_location": item.pickup_location,
+            }
+            for item in order.items
+        ],
+    }
+
+
+def summary_scope(request: ScopeRequest) -> Mapping[str, Any] | None:
+    if request.session is None or request.subject_id is None:
+        return None
+    if request.session.get(OrderSummary, request.subject_id) is None:
+        return None
+    return SummaryFacade(request.session, request.subject_id)
+
+
+def order_scope(request: ScopeRequest) -> Mapping[str, Any] | None:
+    if request.session is None or request.subject_id is None:
+        return None
+    summary = request.session.get(OrderSummary, request.subject_id)
+    return order_view(summary) if summary is not None else None
+
+
+def _loader(model: type[Any], view: Callable[[Any], dict[str, Any]]) -> Callable[[Session | None, str], Any]:
+    def load(session: Session | None, record_id: str) -> Mapping[str, Any] | None:
+        if session is None:
+            return None
+        record = session.get(model, record_id)
+        return view(record) if record is not None else None
+
+    return load
+
+
+# -- registration -------------------------------------------------------------------------------------
+
+
+def register_builtin_actions(registry: ActionRegistry) -> None:
+    """Register Ordo's built-in actions, events, scopes and record loaders (idempotent per registry)."""
+    if "route_order" in registry.actions:
+        return
+    registry.register(
+        "route_order",
+        route_order_action,
+        input_model=RouteOrderIn,
+        output_model=RouteOrderOut,
+        category=STOCK,
+        description="Choose locations (fewest_splits or priority) and reserve the order's stock",
+    )
+    registry.register(
+        "ensure_funds",
+        ensure_funds_action,
+        input_model=EnsureFundsIn,
+        output_model=EnsureFundsOut,
+        category=PAYMENT,
+        description="Authorize what the amount needs beyond open authorizations",
+    )
+    registry.register(
+        "create_fulfillment_orders",
+        create_fulfillment_orders_action,
+        input_model=CreateFulfillmentOrdersIn,
+        output_model=CreateFulfillmentOrdersOut,
+        category=FULFILLMENT,
+        description="One fulfillment order per location, delivery method and recipient",
+    )
+    registry.register(
+        "set_status",
+        set_status_action,
+        input_model=SetStatusIn,
+        output_model=SetStatusOut,
+        category=FULFILLMENT,
+        description="Set the order summary's status",
+    )
+    registry.register(
+        "create_invoice",
+        create_invoice_action,
+        input_model=CreateInvoiceIn,
+        output_model=InvoiceOut,
+        category=INVOICING,
+        record_kind="invoice",
+        description="Invoice what a fulfillment order shipped",
+    )
+    registry.register(
+        "capture_funds",
+        capture_funds_action,
+        input_model=CaptureFundsIn,
+        output_model=CaptureFundsOut,
+        category=PAYMENT,
+        description="Capture exactly an invoice's amount",
+    )
+    registry.register(
+        "notify",
+        notify_action,
+        input_model=NotifyIn,
+        output_model=NotifyOut,
+        category=FULFILLMENT,
+        description="Queue a message to the customer in the outbox",
+    )
+    registry.register_event(ORDER_SUMMARY_CREATED, {"summary"})
+    registry.register_event(FULFILLMENT_ORDER_SHIPPED, {"fulfillment_order"})
+    registry.register_event(RETURN_ORDER_RECEIVED, {"return_order"})
+    registry.register_event(NOTIFICATION_REQUESTED, {"template", "to", "order_summary_id", "order_number"})
+    registry.register_scope("summary", summary_scope)
+    registry.register_scope("order", order_scope)
+    registry.register_record_loader("fulfillment_order", _loader(FulfillmentOrder, fulfillment_order_view))
+    registry.register_record_loader("invoice", _loader(Invoice, lambda r: invoice_view(r, as_text=False)))
+    registry.register_record_loader(
+        "credit_memo", _loader(CreditMemo, lambda r: credit_memo_view(r, as_text=False))
+    )
+    registry.register_record_loader("return_order", _loader(ReturnOrder, return_order_view))
+    registry.register_record_loader("change", _loader(OrderChange, lambda r: change_view(r, as_text=False)))
