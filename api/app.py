@@ -44,6 +44,9 @@ def create_app(database: Database, runtime: Runtime | None = None, *, start_work
     install_problem_handlers(app)
     for module in (setup, orders, summaries, fulfillment, work, flows):
         app.include_router(module.router)
+    from designer import mount as mount_ui  # the browser UI: /ui pages and /static files
+
+    mount_ui(app)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -33,12 +33,15 @@ SessionDep = Annotated[Session, Depends(get_session)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
-def get_caller(request: Request, session: SessionDep) -> ApiKey:
+def get_caller(request: Request, database: DatabaseDep) -> ApiKey:
     header = request.headers.get("authorization", "")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise Problem(401, "Unauthorized", "Send 'Authorization: Bearer KEY'.")
-    key = find_key(session, secret.strip())
+    # A session of its own, closed at once: a request that waits (an idempotent repeat) must not hold
+    # a pooled connection just for having been authenticated.
+    with database.session_factory() as session:
+        key = find_key(session, secret.strip())
     if key is None:
         raise Problem(401, "Unauthorized", "The API key is not valid.")
     return key

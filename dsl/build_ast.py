@@ -5,64 +5,84 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import cast
 
-from lark import Token, Tree
+from lark import Tree
 
 from dsl import ast
 from dsl.diagnostics import Diagnostic, Span, error
-from dsl.parser import MAX_DEPTH, parse_tree, syntax_diagnostic
+from dsl.parser import MAX_DEPTH, Node, Tok, parse_tree, syntax_diagnostic
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\", "{": "{", "}": "}"}
 
 
-def token_span(token: Token) -> Span:
+def token_span(token: Tok) -> Span:
     line = token.line or 1
     column = token.column or 1
     return Span(line, column, token.end_line or line, token.end_column or column + len(token.value))
 
 
-def tree_span(tree: Tree[Token]) -> Span:
+def tree_span(tree: Node) -> Span:
     meta = tree.meta
     if meta.empty:
         return Span(1, 1, 1, 1)
     return Span(meta.line, meta.column, meta.end_line, meta.end_column)
 
 
-def ident(token: Token) -> ast.Ident:
+def _outer(kid: Node | Tok, built: ast.Expr) -> Span:
+    """Where an operand sits, with the parentheses around it, which Lark records as the container of
+    the tree inside them. Without parentheses that is the operand's own span."""
+    if isinstance(kid, Tree):
+        found = vars(kid.meta)
+        if "container_line" in found:
+            return Span(
+                found["container_line"],
+                found["container_column"],
+                found["container_end_line"],
+                found["container_end_column"],
+            )
+    return built.span
+
+
+def _join(first: Span, last: Span) -> Span:
+    return Span(first.line, first.column, last.end_line, last.end_column)
+
+
+def ident(token: Tok) -> ast.Ident:
     return ast.Ident(str(token.value), token_span(token))
 
 
-def duration(token: Token) -> ast.Duration:
+def duration(token: Tok) -> ast.Duration:
     text = str(token.value)
     return ast.Duration(text, float(int(text[:-1]) * _UNIT_SECONDS[text[-1]]), token_span(token))
 
 
-def _trees(tree: Tree[Token]) -> list[Tree[Token]]:
+def _trees(tree: Node) -> list[Node]:
     return [c for c in tree.children if isinstance(c, Tree)]
 
 
-def _sub(tree: Tree[Token], data: str) -> Tree[Token] | None:
+def _sub(tree: Node, data: str) -> Node | None:
     return next((c for c in _trees(tree) if c.data == data), None)
 
 
-def _tok(tree: Tree[Token], index: int = 0) -> Token:
-    return [c for c in tree.children if isinstance(c, Token)][index]
+def _tok(tree: Node, index: int = 0) -> Tok:
+    return [c for c in tree.children if not isinstance(c, Tree)][index]
 
 
 class AstBuilder:
     """Builds ``dsl.ast`` nodes; problems found on the way (bad interpolations) go to ``diagnostics``."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, accelerated: bool = True) -> None:
         self.source = source
+        self.accelerated = accelerated
         self.lines = source.split("\n")
         self.diagnostics: list[Diagnostic] = []
 
     # ------------------------------------------------------------ flows
 
-    def file(self, tree: Tree[Token]) -> tuple[ast.Flow, ...]:
+    def file(self, tree: Node) -> tuple[ast.Flow, ...]:
         return tuple(self.flow(f) for f in _trees(tree))
 
-    def flow(self, tree: Tree[Token]) -> ast.Flow:
+    def flow(self, tree: Node) -> ast.Flow:
         name, title, end = _tok(tree, 0), _tok(tree, 1), _tok(tree, 2)
         headers: list[ast.Header] = []
         body: list[ast.Label | ast.Element] = []
@@ -76,9 +96,9 @@ class AstBuilder:
             ident(name), self.string_value(title), tuple(headers), tuple(body), span, token_span(end)
         )
 
-    def header(self, tree: Tree[Token]) -> ast.Header:
+    def header(self, tree: Node) -> ast.Header:
         span = self.line_span(tree)
-        kind = tree.data
+        kind = str(tree.data)
         if kind == "kind_header":
             return ast.KindHeader(ident(_tok(tree)), span)
         if kind == "trigger_header":
@@ -98,13 +118,13 @@ class AstBuilder:
             return ast.InputHeader(ident(_tok(tree, 0)), ident(_tok(tree, 1)), default, help_text, span)
         return ast.DescriptionHeader(self.string_value(_tok(tree)), span)
 
-    def line_span(self, tree: Tree[Token]) -> Span:
+    def line_span(self, tree: Node) -> Span:
         """From where a statement starts to the end of its first line (its newline token is not its own)."""
         start = tree_span(tree)
         text = self.lines[start.line - 1] if start.line - 1 < len(self.lines) else ""
         return Span(start.line, start.column, start.line, len(text.rstrip()) + 1)
 
-    def body_item(self, tree: Tree[Token]) -> ast.Label | ast.Element:
+    def body_item(self, tree: Node) -> ast.Label | ast.Element:
         if tree.data == "label":
             token = _tok(tree)
             name = str(token.value)[:-1]
@@ -114,9 +134,9 @@ class AstBuilder:
             )
         return self.element(_trees(tree)[0])
 
-    def element(self, tree: Tree[Token]) -> ast.Element:
+    def element(self, tree: Node) -> ast.Element:
         span = self.line_span(tree)
-        kind = tree.data
+        kind = str(tree.data)
         if kind == "do_stmt":
             retry = _sub(tree, "retry")
             every = _sub(retry, "every") if retry is not None else None
@@ -194,82 +214,98 @@ class AstBuilder:
             span,
         )
 
-    def dotted(self, tree: Tree[Token]) -> ast.Ident:
-        tokens = [c for c in tree.children if isinstance(c, Token)]
+    def dotted(self, tree: Node) -> ast.Ident:
+        tokens = [c for c in tree.children if not isinstance(c, Tree)]
         first, last = token_span(tokens[0]), token_span(tokens[-1])
         name = ".".join(str(t.value) for t in tokens)
         return ast.Ident(name, Span(first.line, first.column, last.end_line, last.end_column))
 
-    def args(self, tree: Tree[Token] | None) -> tuple[ast.Arg, ...]:
+    def args(self, tree: Node | None) -> tuple[ast.Arg, ...]:
         if tree is None:
             return ()
         return tuple(ast.Arg(ident(_tok(a)), self.expr(a.children[1])) for a in _trees(tree))
 
     # ------------------------------------------------------------ expressions
 
-    def expr(self, node: Tree[Token] | Token) -> ast.Expr:
-        if isinstance(node, Token):  # a bare token only appears where a rule was inlined away
+    def expr(self, node: Node | Tok) -> ast.Expr:
+        """An expression with its span computed from its tokens and its operands' outer spans, as
+        Lark's propagate_positions would give it: the accelerated parser leaves expression trees
+        without positions (calls and lists, which end with a bracket the tree does not keep, have
+        theirs)."""
+        if not isinstance(node, Tree):  # a bare token only appears where a rule was inlined away
             return ast.Name(str(node.value), token_span(node))
-        span = tree_span(node)
-        kind = node.data
+        kind = str(node.data)  # a plain str: Lark names inlined rules with Tokens, slow to compare
         kids = node.children
-        if kind == "int_lit":
-            return ast.Literal(int(_tok(node).value), span)
-        if kind == "dec_lit":
-            return ast.Literal(Decimal(str(_tok(node).value)), span)
-        if kind == "str_lit":
-            return self.string(_tok(node))
-        if kind == "true_lit":
-            return ast.Literal(True, span)
-        if kind == "false_lit":
-            return ast.Literal(False, span)
-        if kind == "null_lit":
-            return ast.Literal(None, span)
+        # the most frequent rules first; a literal's only child is its token
         if kind == "name":
-            return ast.Name(str(_tok(node).value), span)
+            token = cast(Tok, kids[0])
+            return ast.Name(str(token.value), token_span(token))
         if kind == "field":
-            name = cast(Token, kids[1])
-            return ast.Field(self.expr(kids[0]), str(name.value), span, token_span(name))
-        if kind == "call":
-            func = cast(Token, kids[0])
-            args = tuple(self.expr(k) for k in kids[1:] if k is not None)
-            return ast.Call(str(func.value), args, span, token_span(func))
-        if kind == "list":
-            return ast.ListExpr(tuple(self.expr(k) for k in kids if k is not None), span)
+            obj = self.expr(kids[0])
+            name = cast(Tok, kids[1])
+            name_span = token_span(name)
+            return ast.Field(obj, str(name.value), _join(_outer(kids[0], obj), name_span), name_span)
+        if kind == "str_lit":
+            return self.string(cast(Tok, kids[0]))
+        if kind == "int_lit":
+            token = cast(Tok, kids[0])
+            return ast.Literal(int(token.value), token_span(token))
+        if kind == "comparison":
+            left, right = self.expr(kids[0]), self.expr(kids[2])
+            span = _join(_outer(kids[0], left), _outer(kids[2], right))
+            return ast.Compare(str(cast(Tok, kids[1]).value), left, right, span)
+        if kind in ("sum", "product"):
+            first = self.expr(kids[0])
+            rest = tuple(
+                (str(cast(Tok, kids[i]).value), self.expr(kids[i + 1])) for i in range(1, len(kids), 2)
+            )
+            span = _join(_outer(kids[0], first), _outer(kids[-1], rest[-1][1]))
+            return ast.Arith(first, rest, span)
         if kind in ("or_expr", "and_expr"):
             op = "or" if kind == "or_expr" else "and"
             operands: list[ast.Expr] = []
+            built: list[ast.Expr] = []
             for k in kids:
                 sub = self.expr(k)
+                built.append(sub)
                 # (a and b) and c is a and b and c: flatten, keeping chains shallow
                 if isinstance(sub, ast.BoolChain) and sub.op == op:
                     operands.extend(sub.operands)
                 else:
                     operands.append(sub)
+            span = _join(_outer(kids[0], built[0]), _outer(kids[-1], built[-1]))
             return ast.BoolChain(op, tuple(operands), span)
-        if kind == "not_op":
-            return ast.Unary("not", self.expr(kids[1]), span)
-        if kind == "neg":
+        if kind == "call":
+            func = cast(Tok, kids[0])
+            args = tuple(self.expr(k) for k in kids[1:] if k is not None)
+            return ast.Call(str(func.value), args, tree_span(node), token_span(func))
+        if kind == "list":
+            return ast.ListExpr(tuple(self.expr(k) for k in kids if k is not None), tree_span(node))
+        if kind in ("dec_lit", "true_lit", "false_lit", "null_lit"):
+            token = cast(Tok, kids[0])
+            value: ast.LiteralValue = None
+            if kind == "dec_lit":
+                value = Decimal(str(token.value))
+            elif kind != "null_lit":
+                value = kind == "true_lit"
+            return ast.Literal(value, token_span(token))
+        if kind in ("not_op", "neg"):
             operand = self.expr(kids[1])
+            span = _join(token_span(cast(Tok, kids[0])), _outer(kids[1], operand))
+            if kind == "not_op":
+                return ast.Unary("not", operand, span)
             if isinstance(operand, ast.Literal) and type(operand.value) in (int, Decimal):
                 return ast.Literal(-operand.value, span)  # type: ignore[operator]
             return ast.Unary("-", operand, span)
-        if kind == "comparison":
-            return ast.Compare(str(cast(Token, kids[1]).value), self.expr(kids[0]), self.expr(kids[2]), span)
-        if kind == "in_op":
-            return ast.Compare("in", self.expr(kids[0]), self.expr(kids[1]), span)
-        if kind == "not_in":
-            return ast.Compare("not in", self.expr(kids[0]), self.expr(kids[2]), span)
-        if kind in ("sum", "product"):
-            rest = tuple(
-                (str(cast(Token, kids[i]).value), self.expr(kids[i + 1])) for i in range(1, len(kids), 2)
-            )
-            return ast.Arith(self.expr(kids[0]), rest, span)
+        if kind in ("in_op", "not_in"):
+            left, right = self.expr(kids[0]), self.expr(kids[-1])
+            span = _join(_outer(kids[0], left), _outer(kids[-1], right))
+            return ast.Compare("in" if kind == "in_op" else "not in", left, right, span)
         raise AssertionError(f"unhandled rule {kind}")  # pragma: no cover - grammar and builder agree
 
     # ------------------------------------------------------------ strings
 
-    def string_value(self, token: Token) -> str:
+    def string_value(self, token: Tok) -> str:
         """A string where interpolation does not apply (titles, labels, roles): braces are literal."""
         raw = str(token.value)[1:-1]
         out: list[str] = []
@@ -283,10 +319,12 @@ class AstBuilder:
                 i += 1
         return "".join(out)
 
-    def string(self, token: Token) -> ast.Expr:
+    def string(self, token: Tok) -> ast.Expr:
         """A string expression: ``{expr}`` parts become expressions placed at their columns."""
         span = token_span(token)
         raw = str(token.value)
+        if "\\" not in raw and "{" not in raw and "}" not in raw:  # plain text, the usual case
+            return ast.Literal(raw[1:-1], span)
         parts: list[str | ast.Expr] = []
         text: list[str] = []
         i = 1
@@ -336,7 +374,7 @@ class AstBuilder:
                 error("syntax", "empty '{}' in a string", self._at(string_span, offset - 1))
             )
             return None
-        tree, problems = parse_tree(text, start="expr")
+        tree, problems = parse_tree(text, start="expr", accelerated=self.accelerated)
         if tree is None:
             for problem in problems:
                 if problem.code == "syntax":
@@ -346,7 +384,7 @@ class AstBuilder:
                         error(problem.code, problem.message, self._at(string_span, offset))
                     )
             return None
-        inner = AstBuilder(text)
+        inner = AstBuilder(text, self.accelerated)
         built = inner.expr(tree)
         self.diagnostics.extend(inner.diagnostics)
         return _relocate(built, string_span.line, col)
@@ -388,23 +426,23 @@ def _relocate(node: ast.Expr, line: int, col: int) -> ast.Expr:
     return ast.BoolChain(node.op, tuple(_relocate(o, line, col) for o in node.operands), move(node.span))
 
 
-def parse_source(source: str) -> tuple[ast.SourceFile | None, list[Diagnostic]]:
+def parse_source(source: str, accelerated: bool = True) -> tuple[ast.SourceFile | None, list[Diagnostic]]:
     """The whole text to a syntax tree, or the first syntax error."""
     from dsl.parser import find_comments
 
-    tree, problems = parse_tree(source)
+    tree, problems = parse_tree(source, accelerated=accelerated)
     if tree is None:
         return None, problems
-    builder = AstBuilder(source)
+    builder = AstBuilder(source, accelerated)
     flows = builder.file(tree)
     return ast.SourceFile(flows, find_comments(source)), builder.diagnostics
 
 
-def parse_expression(text: str) -> tuple[ast.Expr | None, list[Diagnostic]]:
-    tree, problems = parse_tree(text, start="expr")
+def parse_expression(text: str, accelerated: bool = True) -> tuple[ast.Expr | None, list[Diagnostic]]:
+    tree, problems = parse_tree(text, start="expr", accelerated=accelerated)
     if tree is None:
         return None, problems
-    builder = AstBuilder(text)
+    builder = AstBuilder(text, accelerated)
     built = builder.expr(tree)
     return (None if builder.diagnostics else built), builder.diagnostics
 

@@ -6,6 +6,7 @@ Every node element carries ``data-node-id`` and the classes ``node node-<kind>``
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from html import escape
 
 import networkx as nx
@@ -72,7 +73,15 @@ def _shape(kind: NodeKind, x: float, y: float) -> str:
     return f'<rect x="{x}" y="{y}" width="{_W}" height="{_H}" rx="3" fill="#ffffff" stroke="#37474f"/>'
 
 
-def to_svg(fg: FlowGraph) -> str:
+def to_svg(
+    fg: FlowGraph,
+    *,
+    marks: Mapping[str, str] | None = None,
+    path_edges: Collection[tuple[str, str]] = (),
+) -> str:
+    """``fg`` as SVG. ``marks`` adds a CSS class to nodes (a run's path, a failed step, a selection) and
+    ``path_edges`` adds ``on-path`` to the edges a run took, so pages style them without redrawing."""
+    marks = marks or {}
     layer = _layers(fg)
     rows: dict[int, list[str]] = {}
     for node_id in fg.graph.nodes:
@@ -104,8 +113,9 @@ def to_svg(fg: FlowGraph) -> str:
             x2, y2 = tx + _W, ty + _H / 2
         bad = kind in (EdgeKind.ERROR, EdgeKind.TIMEOUT)
         stroke = 'stroke="#c62828" stroke-dasharray="6 4"' if bad else 'stroke="#555"'
+        taken = " on-path" if (source, target) in path_edges else ""
         out.append(
-            f'<g class="edge edge-{kind.value}" data-source="{escape(source)}" '
+            f'<g class="edge edge-{kind.value}{taken}" data-source="{escape(source)}" '
             f'data-target="{escape(target)}">'
             f'<line x1="{x1:g}" y1="{y1:g}" x2="{x2:g}" y2="{y2:g}" {stroke} marker-end="url(#arrow)"/>'
         )
@@ -119,7 +129,11 @@ def to_svg(fg: FlowGraph) -> str:
     for node in fg.nodes():
         x, y = pos[node.id]
         caption = escape(node_label(node))
-        out.append(f'<g class="node node-{node.kind.value}" data-node-id="{escape(node.id)}">')
+        extra = f" {escape(marks[node.id])}" if node.id in marks else ""
+        out.append(
+            f'<g class="node node-{node.kind.value}{extra}" data-node-id="{escape(node.id)}" '
+            f'data-line="{node.span.line}">'
+        )
         out.append(f"<title>{escape(node.id)}</title>")
         out.append(_shape(node.kind, x, y))
         out.append(

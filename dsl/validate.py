@@ -8,7 +8,7 @@ run time with an ExpressionError.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Iterator
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -212,27 +212,41 @@ class Validator:
                 names.add(bind.name)
         return names
 
-    def _in_scope(self) -> dict[str, set[str]]:
-        """For each node, the names some path from the start can have set on arrival (a fixpoint)."""
+    def _in_scope(self) -> dict[str, Collection[str]]:
+        """For each node, the names some path from the start can have set on arrival (a fixpoint).
+
+        Scopes are bit masks over the flow's names: along a long flow every element adds a name, and
+        copying and merging sets of hundreds of names at each step made this quadratic."""
         graph = self.fg.graph
-        scope: dict[str, set[str]] = {n: set() for n in graph.nodes}
-        scope[self.fg.start] = set(BUILTIN_NAMES)
+        index: dict[str, int] = {}
+
+        def bit(name: str) -> int:
+            if name not in index:
+                index[name] = len(index)
+            return 1 << index[name]
+
+        start = 0
+        for name in sorted(BUILTIN_NAMES):
+            start |= bit(name)
+        error_bit = bit("error")
+        masks: dict[str, int] = dict.fromkeys(graph.nodes, 0)
+        masks[self.fg.start] = start
         work = [self.fg.start]
         while work:
             node_id = work.pop()
-            node = self.fg.node(node_id)
-            bind = _node_bind(node)
+            bind = _node_bind(self.fg.node(node_id))
+            bind_bit = bit(bind) if bind is not None else 0
             for _, target, data in graph.out_edges(node_id, data=True):
                 for kind, _, _ in data["transitions"]:
-                    flowing = set(scope[node_id])
+                    flowing = masks[node_id]
                     if kind is EdgeKind.ERROR:
-                        flowing.add("error")
-                    elif bind is not None and kind is not EdgeKind.TIMEOUT:
-                        flowing.add(bind)
-                    if not flowing <= scope[target]:
-                        scope[target] |= flowing
+                        flowing |= error_bit
+                    elif kind is not EdgeKind.TIMEOUT:
+                        flowing |= bind_bit
+                    if flowing & ~masks[target]:
+                        masks[target] |= flowing
                         work.append(target)
-        return scope
+        return {node_id: _Scope(mask, index) for node_id, mask in masks.items()}
 
     def _names(self) -> None:
         scope = self._in_scope()
@@ -242,7 +256,7 @@ class Validator:
             names = scope[node_id] if node_id in reachable else everything
             waited = e.event.name if isinstance(e, ast.WaitFor) else None
             for expr, extra in _expressions_of(e):
-                self._expression(expr, names | extra, event=waited)
+                self._expression(expr, frozenset(names) | extra if extra else names, event=waited)
 
     def _field_sets(self) -> dict[str, frozenset[str]]:
         """Names whose every binding has known fields (action results, event payloads)."""
@@ -269,7 +283,7 @@ class Validator:
                 known[name] = known.get(name, frozenset()) | fields
         return {k: v for k, v in known.items() if k not in unknown}
 
-    def _expression(self, expr: ast.Expr, names: set[str] | frozenset[str], event: str | None = None) -> None:
+    def _expression(self, expr: ast.Expr, names: Collection[str], event: str | None = None) -> None:
         fields = self.fields
         if event is not None and event in self.catalog.events:
             fields = {**fields, "event": self.catalog.events[event].payload_fields}
@@ -289,7 +303,7 @@ class Validator:
             elif isinstance(node, ast.Call):
                 check_call(node, self.out)
 
-    def _name(self, node: ast.Name, names: set[str] | frozenset[str]) -> None:
+    def _name(self, node: ast.Name, names: Collection[str]) -> None:
         name = node.name
         if name in names:
             return
@@ -298,7 +312,7 @@ class Validator:
         elif name in self.bound_anywhere:
             message = f"'{name}' is not set on any path that reaches here"
         else:
-            hint = did_you_mean(name, names | self.bound_anywhere)
+            hint = did_you_mean(name, {*names, *self.bound_anywhere})
             message = f"unknown name '{name}'{hint}"
         self.out.append(error("unknown-name", message, node.span))
 
@@ -347,6 +361,26 @@ class Validator:
             if leaves and uses & counters:
                 return True
         return False
+
+
+class _Scope(Collection[str]):
+    """The names in scope at a node: a bit mask over an index of the flow's names."""
+
+    __slots__ = ("_index", "_mask")
+
+    def __init__(self, mask: int, index: dict[str, int]) -> None:
+        self._mask = mask
+        self._index = index
+
+    def __contains__(self, name: object) -> bool:
+        position = self._index.get(name) if isinstance(name, str) else None
+        return position is not None and bool(self._mask >> position & 1)
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, position in self._index.items() if self._mask >> position & 1)
+
+    def __len__(self) -> int:
+        return self._mask.bit_count()
 
 
 def check_call(node: ast.Call, out: list[Diagnostic]) -> None:

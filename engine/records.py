@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from dsl.flowgraph import FlowGraph
 from engine import codec
@@ -187,6 +188,9 @@ def save(
         row = RunWait(run_id=state.id, subject_id=state.subject_id)
         session.add(row)
     row.resume = None
+    # Written even when it looks unchanged: an event may have set it since this session read the row,
+    # and the new wait must not inherit the old wait's signal.
+    flag_modified(row, "resume")
     row.claimed_until = None
     row.claimed_by = None
     row.task_id = None

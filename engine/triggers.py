@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
 from dsl.diagnostics import ExpressionError
@@ -22,6 +22,7 @@ from dsl.flowgraph import WaitEventNode
 from engine import codec
 from engine.inputs import validate_inputs
 from engine.models import FlowDefinition, FlowRun, FlowVersion, OutboxEvent, RunWait
+from engine.models.wait import EVENT
 from engine.models.flow import ACTIVE
 from engine.records import graph_for, state_of
 from engine.runtime import Runtime, default_runtime
@@ -108,9 +109,23 @@ def _wake(
             except ExpressionError as exc:
                 log.info("wait %s of run %s: 'where' failed on %s: %s", row.node_id, run.id, event_name, exc)
                 continue
-        row.resume = codec.encode({"via": "event", "payload": payload})
-        row.due_at = runtime.clock.now()
-        woken.append(run.id)
+        # Guarded: a worker may have moved the run on (a timeout) and reused the row for its next
+        # wait since we read it; only the very wait we evaluated, still unwoken, takes the event.
+        claimed: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+            update(RunWait)
+            .where(
+                RunWait.id == row.id,
+                RunWait.kind == EVENT,
+                RunWait.event_name == event_name,
+                RunWait.node_id == row.node_id,
+                RunWait.resume.is_(None),
+            )
+            .values(resume=codec.encode({"via": "event", "payload": payload}), due_at=runtime.clock.now())
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount == 1:
+            session.expire(row)
+            woken.append(run.id)
     return woken
 
 

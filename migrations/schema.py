@@ -8,7 +8,7 @@ from sqlalchemy import MetaData
 
 from engine.db import Base
 
-MODEL_MODULES = ("engine.models", "orders.models", "api.records")
+MODEL_MODULES = ("engine.models", "orders.models", "api.records", "designer.records")
 
 
 def load_all_models() -> MetaData:

@@ -361,6 +361,9 @@ def capture_order(
         )
     session.add(order)
     session.add(summary)
+    # A new summary has none of these; saying so now spares a query each when the view reads them.
+    for empty in ("fulfillment_orders", "invoices", "credit_memos", "return_orders", "authorizations"):
+        getattr(summary, empty)
     try:
         session.flush()
     except IntegrityError as exc:

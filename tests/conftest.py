@@ -66,19 +66,41 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     return PG_URL
 
 
-@pytest.fixture(scope="session")
-def session_database(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    _fresh_schema(database)
-    yield database
-    database.dispose()
+_databases: dict[str, Database] = {}
+
+
+def _database(url: str) -> Database:
+    """One connected database per URL for the whole run, its schema made fresh on first use."""
+    if url not in _databases:
+        database = Database(url)
+        _fresh_schema(database)
+        _databases[url] = database
+    return _databases[url]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _dispose_databases() -> Iterator[None]:
+    yield
+    for database in _databases.values():
+        database.dispose()
 
 
 @pytest.fixture
-def db(session_database: Database) -> Iterator[Database]:
+def db(database_url: str) -> Iterator[Database]:
     """A database with the whole schema and no rows, on SQLite and on PostgreSQL."""
-    _empty_tables(session_database)
-    yield session_database
+    database = _database(database_url)
+    _empty_tables(database)
+    yield database
+
+
+@pytest.fixture
+def pg_db() -> Iterator[Database]:
+    """PostgreSQL alone, for what only a server database can show (concurrent writers, row locks)."""
+    if not PG_URL:
+        require_or_skip("PostgreSQL tests need ORDO_TEST_DATABASE_URL")
+    database = _database(PG_URL)
+    _empty_tables(database)
+    yield database
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

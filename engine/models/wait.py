@@ -32,8 +32,9 @@ class RunWait(Base):
     task_id: Mapped[str | None] = mapped_column(String(64))
     # NULL while nothing can make it due but an outside signal (an event, a task, a subflow).
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
-    # What resumed it: ``{"via": "event"|"timeout"|"outcome"|..., ...}``.
-    resume: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # What resumed it: ``{"via": "event"|"timeout"|"outcome"|..., ...}``. None is SQL NULL (not JSON
+    # null), so a guarded ``UPDATE ... WHERE resume IS NULL`` can tell a wait nothing has woken yet.
+    resume: Mapped[dict[str, Any] | None] = mapped_column(JSONType(none_as_null=True))
     pending_children: Mapped[int] = mapped_column(Integer, default=0)
     claimed_by: Mapped[str | None] = mapped_column(String(120))
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -37,12 +37,23 @@ class Api:
         return self.client.put(path, json=body, headers=self.headers(role, **headers))
 
 
-@pytest.fixture
-def api(db: Database) -> Iterator[Api]:
+def _api(database: Database) -> Iterator[Api]:
     runtime = build_runtime(clock=ManualClock())
-    prepare_database(db, runtime, migrate=False)
-    with db.uow() as uow:
+    prepare_database(database, runtime, migrate=False)
+    with database.uow() as uow:
         keys = {role.value: create_key(uow.session, role=role, name=f"test {role.value}") for role in Role}
         uow.commit()
-    with TestClient(create_app(db, runtime)) as client:
-        yield Api(client, keys, runtime, db)
+    with TestClient(create_app(database, runtime)) as client:
+        yield Api(client, keys, runtime, database)
+
+
+@pytest.fixture
+def api(db: Database) -> Iterator[Api]:
+    """The API over SQLite and over PostgreSQL."""
+    yield from _api(db)
+
+
+@pytest.fixture
+def pg_api(pg_db: Database) -> Iterator[Api]:
+    """The API over PostgreSQL alone."""
+    yield from _api(pg_db)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from decimal import Decimal as D
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -67,7 +68,7 @@ def _place(db: Database, runtime: Runtime, number: str, token: str = "tok_ok", *
     return summary_id
 
 
-def _view(db: Database, summary_id: str) -> dict[str, object]:
+def _view(db: Database, summary_id: str) -> dict[str, Any]:
     with db.session_factory() as session:
         return summary_view(session, session.get_one(OrderSummary, summary_id))
 
@@ -102,15 +103,15 @@ def test_the_worked_example_through_the_contract_flows(flows: Database, runtime:
 
     _ship(db, runtime, by_location["WH2"]["id"])
     view = _view(db, sid)
-    assert view["invoices"] == [{"id": view["invoices"][0]["id"], "total": "10.58"}]  # type: ignore[index]
-    assert view["totals"]["captured"] == "10.58"  # type: ignore[index]
+    assert view["invoices"] == [{"id": view["invoices"][0]["id"], "total": "10.58"}]
+    assert view["totals"]["captured"] == "10.58"
     assert view["status"] == "Partially Fulfilled"
 
     _ship(db, runtime, by_location["WH1"]["id"])
     view = _view(db, sid)
-    assert [inv["total"] for inv in view["invoices"]] == ["10.58", "41.40"]  # type: ignore[union-attr]
-    assert view["totals"]["captured"] == "51.98"  # type: ignore[index]
-    assert view["totals"]["balance_due"] == "0.00"  # type: ignore[index]
+    assert [inv["total"] for inv in view["invoices"]] == ["10.58", "41.40"]
+    assert view["totals"]["captured"] == "51.98"
+    assert view["totals"]["balance_due"] == "0.00"
     assert view["status"] == "Fulfilled"
     with db.session_factory() as session:
         wh1 = next(row for row in availability(session, "SKU-A")["locations"] if row["location"] == "WH1")
@@ -155,15 +156,30 @@ def test_a_flaky_gateway_completes_with_one_effective_authorization(
     flows: Database, runtime: Runtime, clock: ManualClock
 ) -> None:
     sid = _place(flows, runtime, "F-4", token="tok_flaky")
-    assert _view(flows, sid)["totals"]["authorized"] == "0.00"  # type: ignore[index]
+    assert _view(flows, sid)["totals"]["authorized"] == "0.00"
     clock.advance(60)
     assert run_due_work(flows, clock, "w1", runtime=runtime) == 1
     view = _view(flows, sid)
-    assert view["totals"]["authorized"] == "51.98"  # type: ignore[index]
-    assert len(view["fulfillment_orders"]) == 2  # type: ignore[arg-type]
+    assert view["totals"]["authorized"] == "51.98"
+    assert len(view["fulfillment_orders"]) == 2
     with flows.session_factory() as session:
         calls = session.scalars(select(GatewayCall).where(GatewayCall.operation == "authorize")).all()
         assert [(c.calls, c.outcome) for c in calls] == [(2, "approved")]
         assert len(calls_for(session, calls[0].idempotency_key)) == 1
         summary = session.get_one(OrderSummary, sid)
         assert [a.amount for a in summary.authorizations] == [D("51.98")]
+
+
+def test_a_failing_capture_raises_a_payment_exception_after_the_invoice(
+    flows: Database, runtime: Runtime
+) -> None:
+    sid = _place(flows, runtime, "F-5", token="tok_capture_fail")
+    fos = _view(flows, sid)["fulfillment_orders"]
+    assert isinstance(fos, list) and len(fos) == 2
+    _ship(flows, runtime, fos[0]["id"])
+    [(category, message)] = _exceptions(flows, sid)
+    assert category == "Payment"
+    assert message.startswith("Capture of ")
+    view = _view(flows, sid)
+    assert len(view["invoices"]) == 1
+    assert view["totals"]["captured"] == "0.00"

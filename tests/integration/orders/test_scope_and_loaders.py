@@ -48,7 +48,8 @@ def test_record_loaders_read_current_state_with_decimal_money(world: Database) -
         loaded = registry.record_loaders["fulfillment_order"](session, wh2.id)
         assert loaded is not None and loaded["status"] == "Allocated"
         ship(session, wh2.id, carrier="UPS", tracking_number="1Z", now=NOW)
-        assert registry.record_loaders["fulfillment_order"](session, wh2.id)["status"] == "Fulfilled"  # type: ignore[index]
+        shipped = registry.record_loaders["fulfillment_order"](session, wh2.id)
+        assert shipped is not None and shipped["status"] == "Fulfilled"
         invoice = create_invoice(session, wh2)
         loaded_invoice = registry.record_loaders["invoice"](session, invoice.id)
         assert loaded_invoice is not None and loaded_invoice["total"] == D("10.58")

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 79138ed780dc
+Revision ID: d7f7f877e91c
 Revises: 
-Create Date: 2026-11-22 06:27:22.778816
+Create Date: 2026-11-22 06:53:12.091289
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 
 
 
-revision: str = '79138ed780dc'
+revision: str = 'd7f7f877e91c'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -146,6 +146,20 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_outbox_events_name'), ['name'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_events_published_at'), ['published_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_events_subject_id'), ['subject_id'], unique=False)
+
+    op.create_table('designer_sessions',
+    sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('api_key_id', sa.String(length=40), nullable=False),
+    sa.Column('csrf_token', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['api_key_id'], ['api_keys.id'], name=op.f('fk_designer_sessions_api_key_id_api_keys'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_designer_sessions'))
+    )
+    with op.batch_alter_table('designer_sessions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_designer_sessions_api_key_id'), ['api_key_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_designer_sessions_expires_at'), ['expires_at'], unique=False)
 
     op.create_table('flow_versions',
     sa.Column('id', sa.String(length=64), nullable=False),
@@ -399,7 +413,7 @@ def upgrade() -> None:
     sa.Column('subject_id', sa.String(length=64), nullable=True),
     sa.Column('task_id', sa.String(length=64), nullable=True),
     sa.Column('due_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('resume', sa.JSON(), nullable=True),
+    sa.Column('resume', sa.JSON(none_as_null=True), nullable=True),
     sa.Column('pending_children', sa.Integer(), nullable=False),
     sa.Column('claimed_by', sa.String(length=120), nullable=True),
     sa.Column('claimed_until', sa.DateTime(timezone=True), nullable=True),
@@ -851,6 +865,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_flow_versions_flow_id'))
 
     op.drop_table('flow_versions')
+    with op.batch_alter_table('designer_sessions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_designer_sessions_expires_at'))
+        batch_op.drop_index(batch_op.f('ix_designer_sessions_api_key_id'))
+
+    op.drop_table('designer_sessions')
     with op.batch_alter_table('outbox_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbox_events_subject_id'))
         batch_op.drop_index(batch_op.f('ix_outbox_events_published_at'))
