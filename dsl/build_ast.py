@@ -61,7 +61,8 @@ def _trees(tree: Node) -> list[Node]:
 
 
 def _sub(tree: Node, data: str) -> Node | None:
-    return next((c for c in _trees(tree) if c.data == data), None)
+    # ``str(tree.data)`` throughout: Lark names most rules with its Token, whose ``==`` is Python code
+    return next((c for c in _trees(tree) if str(c.data) == data), None)
 
 
 def _tok(tree: Node, index: int = 0) -> Tok:
@@ -87,7 +88,7 @@ class AstBuilder:
         headers: list[ast.Header] = []
         body: list[ast.Label | ast.Element] = []
         for child in _trees(tree):
-            if child.data == "body":
+            if str(child.data) == "body":
                 body = [self.body_item(c) for c in _trees(child)]
             else:
                 headers.append(self.header(child))
@@ -111,7 +112,7 @@ class AstBuilder:
             default: ast.Expr | None = None
             help_text: str | None = None
             for child in tree.children[2:]:
-                if isinstance(child, Tree) and child.data == "help":
+                if isinstance(child, Tree) and str(child.data) == "help":
                     help_text = self.string_value(_tok(child))
                 else:
                     default = self.expr(child)
@@ -125,7 +126,7 @@ class AstBuilder:
         return Span(start.line, start.column, start.line, len(text.rstrip()) + 1)
 
     def body_item(self, tree: Node) -> ast.Label | ast.Element:
-        if tree.data == "label":
+        if str(tree.data) == "label":
             token = _tok(tree)
             name = str(token.value)[:-1]
             span = token_span(token)
@@ -167,7 +168,7 @@ class AstBuilder:
             whens = tuple(
                 ast.When(self.expr(w.children[0]), ident(_tok(w)), self.line_span(w))
                 for w in _trees(tree)
-                if w.data == "when_line"
+                if str(w.data) == "when_line"
             )
             other = _sub(tree, "otherwise_line")
             return ast.Decide(whens, ident(_tok(other)) if other is not None else None, span)
@@ -189,7 +190,7 @@ class AstBuilder:
             outcomes = tuple(
                 ast.Outcome(ident(_tok(o, 0)), ident(_tok(o, 1)), self.line_span(o))
                 for o in _trees(tree)
-                if o.data == "outcome"
+                if str(o.data) == "outcome"
             )
             return ast.Ask(self.string_value(_tok(tree, 0)), self.string(_tok(tree, 1)), outcomes, span)
         if kind == "call_stmt":

@@ -125,8 +125,9 @@ def _speed_up(parser: Lark) -> None:
                 callbacks[rule] = callback.node_builder
 
 
-# The trees whose positions the AST builder reads: flows, header and statement lines (from their
-# first token, always a keyword or a name), and the expressions that end with a bracket.
+# The trees whose positions the AST builder reads: flows, where header and statement lines start
+# (at their first token, a keyword or a name; where they end is not read, and may differ from plain
+# Lark's when they end with a tree that has none), and expressions that end with a bracket.
 _POSITIONED = frozenset(
     {"flow", "kind_header", "trigger_header", "action_header", "input_header", "description_header"}
     | {"do_stmt", "set_stmt", "if_stmt", "decide_stmt", "wait_for", "wait_time", "ask_stmt"}

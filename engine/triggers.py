@@ -22,8 +22,8 @@ from dsl.flowgraph import WaitEventNode
 from engine import codec
 from engine.inputs import validate_inputs
 from engine.models import FlowDefinition, FlowRun, FlowVersion, OutboxEvent, RunWait
-from engine.models.wait import EVENT
 from engine.models.flow import ACTIVE
+from engine.models.wait import EVENT
 from engine.records import graph_for, state_of
 from engine.runtime import Runtime, default_runtime
 from engine.scope import Scope

@@ -12,12 +12,15 @@ from sqlalchemy.orm import Session
 from orders.errors import Conflict, NotFound, QuantityError
 from orders.events import FULFILLMENT_ORDER_SHIPPED, DomainEvent
 from orders.models import (
+    ChangeKind,
     DeliveryMethod,
     FulfillmentOrder,
     FulfillmentOrderLine,
     FulfillmentStatus,
     InventoryLevel,
     Location,
+    OrderChange,
+    OrderChangeLine,
     OrderItemSummary,
     OrderStatus,
     OrderSummary,
@@ -120,9 +123,84 @@ def create_fulfillment_orders(
             )
             _claim_reservations(session, fo, items[item_id], location, quantity)
         created.append(fo)
+    if not charge and created:
+        _record_reshipment(session, summary, created, reason)
     refresh_status(summary)
     session.flush()
     return created
+
+
+def _record_reshipment(
+    session: Session, summary: OrderSummary, fos: list[FulfillmentOrder], reason: str | None
+) -> None:
+    """A reshipment is a service action like any other: it leaves an immutable change record."""
+    change = OrderChange(
+        summary=summary, order_summary_id=summary.id, kind=ChangeKind.RESHIPMENT, reason=reason or ""
+    )
+    for fo in fos:
+        fo.change = change
+        for line in fo.lines:
+            OrderChangeLine(
+                change=change, item=line.item, order_item_summary_id=line.item.id, quantity=line.quantity
+            )
+    session.add(change)
+
+
+def release_units(session: Session, item: OrderItemSummary, k: int) -> None:
+    """Take ``k`` allocated, unshipped units of ``item`` off their reservations and open fulfillment
+    orders, so they can be canceled. Reservations not yet on a fulfillment order go first (they cost
+    nothing to undo), then the newest fulfillment orders (the least likely to be picked already).
+    A fulfillment order left with no units is canceled.
+    """
+    item.release(k)  # checks the buckets before anything else moves
+    left = k
+    unclaimed = session.execute(
+        select(Reservation)
+        .where(
+            Reservation.order_item_summary_id == item.id,
+            Reservation.status == ReservationStatus.ACTIVE,
+            Reservation.fulfillment_order_id.is_(None),
+        )
+        .order_by(Reservation.created_at.desc())
+    ).scalars()
+    for reservation in unclaimed:
+        if left == 0:
+            break
+        n = min(reservation.quantity, left)
+        _adjust_level(session, reservation.location_id, reservation.sku, on_hand=0, reserved=-n)
+        reservation.release(n)
+        left -= n
+    open_fos = sorted(
+        (fo for fo in item.summary.fulfillment_orders if fo.is_open and fo.charge),
+        key=lambda fo: fo.created_at,
+        reverse=True,
+    )
+    for fo in open_fos:
+        for line in fo.lines:
+            if left == 0 or line.order_item_summary_id != item.id or line.quantity == 0:
+                continue
+            n = min(line.quantity, left)
+            line.quantity -= n
+            line.quantity_canceled += n
+            left -= n
+            _release_fo_reservations(session, fo, item, n)
+        if all(line.quantity == 0 for line in fo.lines):
+            fo.move_to(FulfillmentStatus.CANCELED)
+    if left:
+        raise QuantityError(f"item {item.sku} ({item.id}): {left} allocated units are on no reservation")
+
+
+def _release_fo_reservations(session: Session, fo: FulfillmentOrder, item: OrderItemSummary, n: int) -> None:
+    left = n
+    for reservation in _reservations(session, fo):
+        if left == 0:
+            break
+        if reservation.order_item_summary_id != item.id:
+            continue
+        m = min(reservation.quantity, left)
+        _adjust_level(session, reservation.location_id, reservation.sku, on_hand=0, reserved=-m)
+        reservation.release(m)
+        left -= m
 
 
 def _claim_reservations(

@@ -86,21 +86,25 @@ SOURCES = list(_sources())
 
 
 # The accelerated parser gives positions only to the trees whose positions the AST builder reads
-# (it computes expressions' spans from their tokens; the syntax trees are compared below). Those
-# trees and every token have the same positions as with plain Lark.
-POSITIONED = {"flow", "kind_header", "trigger_header", "action_header", "input_header", "description_header"}
-POSITIONED |= {"do_stmt", "set_stmt", "if_stmt", "decide_stmt", "wait_for", "wait_time", "ask_stmt"}
-POSITIONED |= {"call_stmt", "goto", "done", "fail", "when_line", "outcome", "call", "list"}
+# (it computes expressions' spans from their tokens; the syntax trees are compared below): where
+# flows, calls and lists start and end, where header and statement lines start. Those positions and
+# every token's are the same as with plain Lark.
+WHOLE = {"flow", "call", "list"}
+START = {"kind_header", "trigger_header", "action_header", "input_header", "description_header"}
+START |= {"do_stmt", "set_stmt", "if_stmt", "decide_stmt", "wait_for", "wait_time", "ask_stmt"}
+START |= {"call_stmt", "goto", "done", "fail", "when_line", "outcome"}
 
 
 def _shape(node: Any) -> Any:
-    """A tree as plain data: rule names, token types and values, and positions."""
+    """A tree as plain data: rule names, token types and values, and the positions that are read."""
     if isinstance(node, Tree):
-        meta = node.meta
+        meta, data = node.meta, str(node.data)
         where = None if meta.empty else (meta.line, meta.column, meta.end_line, meta.end_column)
-        if str(node.data) not in POSITIONED:
+        if where is not None and data in START:
+            where = where[:2]
+        elif data not in WHOLE | START:
             where = None
-        return (str(node.data), where, [_shape(c) for c in node.children])
+        return (data, where, [_shape(c) for c in node.children])
     if node is None:
         return None
     return (node.type, str(node.value), node.line, node.column, node.end_line, node.end_column)
