@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.problems import install_problem_handlers
-from api.routes import flows, fulfillment, orders, setup, summaries, work
+from api.routes import flows, fulfillment, orders, returns, setup, summaries, work
 from engine.db import Database
 from engine.runtime import Runtime
 from engine.worker import BackgroundWorker
@@ -42,7 +42,7 @@ def create_app(database: Database, runtime: Runtime | None = None, *, start_work
     app.state.database = database
     app.state.runtime = runtime
     install_problem_handlers(app)
-    for module in (setup, orders, summaries, fulfillment, work, flows):
+    for module in (setup, orders, summaries, fulfillment, returns, work, flows):
         app.include_router(module.router)
     from designer import mount as mount_ui  # the browser UI: /ui pages and /static files
 

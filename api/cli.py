@@ -75,7 +75,8 @@ def serve(
 
         for role, secret in load_demo(database, runtime).items():
             typer.echo(f"demo {role:<10} key: {secret}")
-    typer.echo(f"Ordo on http://{host}:{port}  (database {url}); API docs at /api/docs", err=True)
+    typer.echo(f"Ordo on http://{host}:{port}  (database {url})")
+    typer.echo(f"  log in at http://{host}:{port}/ui/login with an API key; API docs at /api/docs")
     uvicorn.run(
         create_app(database, runtime, start_worker=not no_worker), host=host, port=port, log_level="info"
     )
@@ -101,6 +102,24 @@ def worker(
     runtime.lease_s = lease
     typer.echo(f"ordo worker on {url}", err=True)
     work_forever(database, runtime=runtime, idle_s=idle, limit=batch)
+
+
+@app.command()
+def bench(
+    orders: Annotated[int, typer.Option(help="How many orders to drive through the lifecycle")] = 1000,
+    db: Annotated[str | None, typer.Option("--db", help="Database URL (default: a new SQLite file)")] = None,
+) -> None:
+    """Orders per second through capture, routing, payment, shipment and capture, beside a raw-SQL floor."""
+    import tempfile
+
+    from rich.console import Console
+
+    from api.bench import print_report, run_bench
+
+    # Never the working database by default: a bench writes thousands of orders.
+    url = db or f"sqlite:///{tempfile.mkdtemp(prefix='ordo-bench-')}/bench.db"
+    console = Console()
+    print_report(run_bench(url, orders, Console(stderr=True)), url, console)
 
 
 def main() -> None:

@@ -65,8 +65,6 @@ class Viewer:
         return self.role in {r.value for r in roles}
 
 
-
-
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

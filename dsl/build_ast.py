@@ -9,7 +9,7 @@ from lark import Tree
 
 from dsl import ast
 from dsl.diagnostics import Diagnostic, Span, error
-from dsl.parser import MAX_DEPTH, Node, Tok, parse_tree, syntax_diagnostic
+from dsl.parser import MAX_DEPTH, Node, Tok, may_nest_deeply, parse_tree, syntax_diagnostic
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\", "{": "{", "}": "}"}
@@ -56,6 +56,23 @@ def duration(token: Tok) -> ast.Duration:
     return ast.Duration(text, float(int(text[:-1]) * _UNIT_SECONDS[text[-1]]), token_span(token))
 
 
+def string_value(token: Tok) -> str:
+    """A string where interpolation does not apply (titles, labels, roles): braces are literal."""
+    raw = str(token.value)[1:-1]
+    if "\\" not in raw:
+        return raw
+    out: list[str] = []
+    i = 0
+    while i < len(raw):
+        if raw[i] == "\\" and i + 1 < len(raw):
+            out.append(_ESCAPES.get(raw[i + 1], raw[i + 1]))
+            i += 2
+        else:
+            out.append(raw[i])
+            i += 1
+    return "".join(out)
+
+
 def _trees(tree: Node) -> list[Node]:
     return [c for c in tree.children if isinstance(c, Tree)]
 
@@ -93,9 +110,7 @@ class AstBuilder:
             else:
                 headers.append(self.header(child))
         span = tree_span(tree)
-        return ast.Flow(
-            ident(name), self.string_value(title), tuple(headers), tuple(body), span, token_span(end)
-        )
+        return ast.Flow(ident(name), string_value(title), tuple(headers), tuple(body), span, token_span(end))
 
     def header(self, tree: Node) -> ast.Header:
         span = self.line_span(tree)
@@ -107,23 +122,26 @@ class AstBuilder:
             when = self.expr(subs[1]) if len(subs) > 1 else None
             return ast.TriggerHeader(self.dotted(subs[0]), when, span)
         if kind == "action_header":
-            return ast.ActionHeader(ident(_tok(tree, 0)), self.string_value(_tok(tree, 1)), span)
+            return ast.ActionHeader(ident(_tok(tree, 0)), string_value(_tok(tree, 1)), span)
         if kind == "input_header":
             default: ast.Expr | None = None
             help_text: str | None = None
             for child in tree.children[2:]:
                 if isinstance(child, Tree) and str(child.data) == "help":
-                    help_text = self.string_value(_tok(child))
+                    help_text = string_value(_tok(child))
                 else:
                     default = self.expr(child)
             return ast.InputHeader(ident(_tok(tree, 0)), ident(_tok(tree, 1)), default, help_text, span)
-        return ast.DescriptionHeader(self.string_value(_tok(tree)), span)
+        return ast.DescriptionHeader(string_value(_tok(tree)), span)
 
     def line_span(self, tree: Node) -> Span:
-        """From where a statement starts to the end of its first line (its newline token is not its own)."""
         start = tree_span(tree)
-        text = self.lines[start.line - 1] if start.line - 1 < len(self.lines) else ""
-        return Span(start.line, start.column, start.line, len(text.rstrip()) + 1)
+        return self.line_span_at(start.line, start.column)
+
+    def line_span_at(self, line: int, column: int) -> Span:
+        """From where a statement starts to the end of its first line (its newline token is not its own)."""
+        text = self.lines[line - 1] if line - 1 < len(self.lines) else ""
+        return Span(line, column, line, len(text.rstrip()) + 1)
 
     def body_item(self, tree: Node) -> ast.Label | ast.Element:
         if str(tree.data) == "label":
@@ -192,7 +210,7 @@ class AstBuilder:
                 for o in _trees(tree)
                 if str(o.data) == "outcome"
             )
-            return ast.Ask(self.string_value(_tok(tree, 0)), self.string(_tok(tree, 1)), outcomes, span)
+            return ast.Ask(string_value(_tok(tree, 0)), self.string(_tok(tree, 1)), outcomes, span)
         if kind == "call_stmt":
             each = _sub(tree, "for_each")
             bind = _sub(tree, "bind")
@@ -211,7 +229,7 @@ class AstBuilder:
         category = _sub(tree, "category")
         return ast.Fail(
             self.expr(tree.children[0]),
-            self.string_value(_tok(category)) if category is not None else None,
+            string_value(_tok(category)) if category is not None else None,
             span,
         )
 
@@ -306,20 +324,6 @@ class AstBuilder:
 
     # ------------------------------------------------------------ strings
 
-    def string_value(self, token: Tok) -> str:
-        """A string where interpolation does not apply (titles, labels, roles): braces are literal."""
-        raw = str(token.value)[1:-1]
-        out: list[str] = []
-        i = 0
-        while i < len(raw):
-            if raw[i] == "\\" and i + 1 < len(raw):
-                out.append(_ESCAPES.get(raw[i + 1], raw[i + 1]))
-                i += 2
-            else:
-                out.append(raw[i])
-                i += 1
-        return "".join(out)
-
     def string(self, token: Tok) -> ast.Expr:
         """A string expression: ``{expr}`` parts become expressions placed at their columns."""
         span = token_span(token)
@@ -375,8 +379,8 @@ class AstBuilder:
                 error("syntax", "empty '{}' in a string", self._at(string_span, offset - 1))
             )
             return None
-        tree, problems = parse_tree(text, start="expr", accelerated=self.accelerated)
-        if tree is None:
+        built, problems = build_expression(text, self.accelerated)
+        if built is None:
             for problem in problems:
                 if problem.code == "syntax":
                     self.diagnostics.append(self._shift(problem, string_span.line, col))
@@ -385,9 +389,7 @@ class AstBuilder:
                         error(problem.code, problem.message, self._at(string_span, offset))
                     )
             return None
-        inner = AstBuilder(text, self.accelerated)
-        built = inner.expr(tree)
-        self.diagnostics.extend(inner.diagnostics)
+        self.diagnostics.extend(problems)
         return _relocate(built, string_span.line, col)
 
     def _shift(self, d: Diagnostic, line: int, col: int) -> Diagnostic:
@@ -428,10 +430,18 @@ def _relocate(node: ast.Expr, line: int, col: int) -> ast.Expr:
 
 
 def parse_source(source: str, accelerated: bool = True) -> tuple[ast.SourceFile | None, list[Diagnostic]]:
-    """The whole text to a syntax tree, or the first syntax error."""
+    """The whole text to a syntax tree, or the first syntax error.
+
+    ``accelerated`` builds the syntax tree while parsing (dsl.reductions); texts that do not parse,
+    or whose lines are long enough to nest too deeply, take the plain-Lark route, which says where."""
+    from dsl import reductions
     from dsl.parser import find_comments
 
-    tree, problems = parse_tree(source, accelerated=accelerated)
+    if accelerated and not may_nest_deeply(source):
+        built = reductions.build(source, "start")
+        if built is not None:
+            return ast.SourceFile(built[0], find_comments(source)), built[1]
+    tree, problems = parse_tree(source)
     if tree is None:
         return None, problems
     builder = AstBuilder(source, accelerated)
@@ -439,13 +449,24 @@ def parse_source(source: str, accelerated: bool = True) -> tuple[ast.SourceFile 
     return ast.SourceFile(flows, find_comments(source)), builder.diagnostics
 
 
-def parse_expression(text: str, accelerated: bool = True) -> tuple[ast.Expr | None, list[Diagnostic]]:
-    tree, problems = parse_tree(text, start="expr", accelerated=accelerated)
+def build_expression(text: str, accelerated: bool = True) -> tuple[ast.Expr | None, list[Diagnostic]]:
+    """An expression and the problems in its strings, or None and why it does not parse."""
+    from dsl import reductions
+
+    if accelerated and not may_nest_deeply(text):
+        built = reductions.build(text, "expr")
+        if built is not None:
+            return built
+    tree, problems = parse_tree(text, start="expr")
     if tree is None:
         return None, problems
     builder = AstBuilder(text, accelerated)
-    built = builder.expr(tree)
-    return (None if builder.diagnostics else built), builder.diagnostics
+    return builder.expr(tree), builder.diagnostics
+
+
+def parse_expression(text: str, accelerated: bool = True) -> tuple[ast.Expr | None, list[Diagnostic]]:
+    built, problems = build_expression(text, accelerated)
+    return (None if problems else built), problems
 
 
 __all__ = ["MAX_DEPTH", "AstBuilder", "parse_expression", "parse_source", "syntax_diagnostic"]

@@ -164,11 +164,14 @@ class FlowCompiler:
         for source_id, target, kind, edge_label in edges:
             order = counter.get(source_id, 0)
             counter[source_id] = order + 1
-            if graph.has_edge(source_id, target):
-                graph.edges[source_id, target]["transitions"].append((kind, edge_label, order))
+            existing = graph.get_edge_data(source_id, target)
+            if existing is not None:
+                existing["transitions"].append((kind, edge_label, order))
             else:
-                graph.add_edge(source_id, target, kind=kind, label=edge_label, order=order)
-                graph.edges[source_id, target]["transitions"] = [(kind, edge_label, order)]
+                transitions = [(kind, edge_label, order)]
+                graph.add_edge(
+                    source_id, target, kind=kind, label=edge_label, order=order, transitions=transitions
+                )
         compiled.graph = FlowGraph(
             id=flow.id.name,
             title=flow.title,

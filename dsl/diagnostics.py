@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, init=False)
 class Span:
     """A source range; lines and columns are 1-based, the end is exclusive."""
 
@@ -14,6 +14,15 @@ class Span:
     column: int
     end_line: int
     end_column: int
+
+    def __init__(self, line: int, column: int, end_line: int, end_column: int) -> None:
+        # Checking makes ~20,000 spans for a 1,000-element flow. A frozen dataclass's own __init__
+        # sets each field through object.__setattr__; filling the instance dict takes half the time.
+        fields = self.__dict__
+        fields["line"] = line
+        fields["column"] = column
+        fields["end_line"] = end_line
+        fields["end_column"] = end_column
 
     @classmethod
     def point(cls, line: int, column: int) -> Span:

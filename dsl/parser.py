@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import functools
-import operator
+import re
 from pathlib import Path
 from typing import Any, Protocol, TypeAlias, cast
 
 from lark import Lark, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
-from lark.grammar import Rule
 from lark.lexer import PatternStr
-from lark.parse_tree_builder import PropagatePositions
 
 from dsl import ast
 from dsl.diagnostics import Diagnostic, Span, error
@@ -69,76 +67,22 @@ def _plugins() -> dict[str, Any]:
 
 @functools.cache
 def lark_parser(accelerated: bool = True) -> Lark:
-    """The LALR parser; ``accelerated=False`` is plain Lark as it comes (the equivalence tests compare
-    both on every case and contract flow)."""
+    """The LALR parser. Accelerated, it runs on lark_cython when installed and returns ``dsl.ast``
+    values (dsl.reductions builds them as it reduces); plain, it is Lark as it comes, returning
+    trees, and words syntax errors and bounds nesting depth."""
     parser = Lark.open(
         str(Path(__file__).with_name("flow.lark")),
         parser="lalr",
-        propagate_positions=True,
+        propagate_positions=not accelerated,
         start=["start", "expr"],
         maybe_placeholders=False,
         _plugins=_plugins() if accelerated else {},
     )
     if accelerated:
-        _speed_up(parser)
+        from dsl.reductions import install
+
+        install(parser)
     return parser
-
-
-def _speed_up(parser: Lark) -> None:
-    """Changes to how the LALR parser reduces that change no syntax tree, span or diagnostic
-    (tests/unit/dsl/test_dsl_parsers.py compares them with plain Lark's):
-
-    - Most reductions of an expression are ``?rule: other_rule`` steps down the nine precedence
-      levels (``?sum: product``), whose tree-builder callback hands back its one child unchanged;
-      only its position bookkeeping costs (~15,000 Python calls on a 1,000-element flow), and that
-      only copies the child's own start and end onto the child. ``itemgetter(0)`` does it in C.
-    - Only the trees whose positions the AST builder reads get them (Lark's position bookkeeping is
-      a Python call per reduction): flows, headers, statements, and calls, lists and ``( ... )``,
-      which end with a bracket the tree does not keep. The builder computes other expressions'
-      spans from their tokens. Too-deep expressions, which need positions to say where, are parsed
-      again with plain Lark.
-    - After each reduction the parser looks up the rule's name in a table keyed by ``str``; Lark
-      names rules with its ``Token`` (a ``str`` subclass with a Python ``__eq__``), so every lookup
-      called back into Python. Plain ``str`` names compare in C.
-
-    Lark keeps the callbacks in ``_callbacks``, the very dict its LALR parser reads; if a future Lark
-    moves it, this does nothing."""
-    callbacks = vars(parser).get("_callbacks")
-    if not isinstance(callbacks, dict):  # pragma: no cover - another Lark layout: stay as it is
-        return
-    take_only_child = operator.itemgetter(0)
-    for rule in list(callbacks):
-        if not isinstance(rule, Rule):  # pragma: no cover - only terminal callbacks, which we lack
-            continue
-        rule.origin.name = name = str(rule.origin.name)
-        if (
-            rule.options.expand1
-            and rule.alias is None
-            and len(rule.expansion) == 1
-            and not rule.expansion[0].is_term
-            and not rule.expansion[0].name.startswith("_")
-        ):
-            callbacks[rule] = take_only_child
-        elif not _keeps_positions(rule, name):
-            callback = callbacks[rule]
-            if isinstance(callback, PropagatePositions):
-                callbacks[rule] = callback.node_builder
-
-
-# The trees whose positions the AST builder reads: flows, where header and statement lines start
-# (at their first token, a keyword or a name; where they end is not read, and may differ from plain
-# Lark's when they end with a tree that has none), and expressions that end with a bracket.
-_POSITIONED = frozenset(
-    {"flow", "kind_header", "trigger_header", "action_header", "input_header", "description_header"}
-    | {"do_stmt", "set_stmt", "if_stmt", "decide_stmt", "wait_for", "wait_time", "ask_stmt"}
-    | {"call_stmt", "goto", "done", "fail", "when_line", "outcome"}
-)
-
-
-def _keeps_positions(rule: Rule, name: str) -> bool:
-    if (rule.alias or name) in _POSITIONED:
-        return True
-    return name == "atom" and any(s.name in ("LPAR", "LSQB") for s in rule.expansion)
 
 
 def describe_terminal(name: str) -> str:
@@ -220,21 +164,33 @@ def tree_depth_error(tree: Node, limit: int = MAX_DEPTH) -> Span | None:
 # Trees above an expression: start, flow, body, element, statement, args, arg.
 _STATEMENT_LEVELS = 7
 
+# Pieces of a line, each within one token or outside all: a token is one piece or more (strings;
+# words, which are a name or keyword; runs of digits; any other character), comments are none.
+_PIECES = re.compile(r'"(?:\\.|[^"\\\n])*"|#.*|[A-Za-z_][A-Za-z0-9_]*|[0-9]+|\S')
 
-def _may_nest_deeply(source: str) -> bool:
+
+def may_nest_deeply(source: str) -> bool:
     """Whether the tree of ``source`` can be deeper than MAX_DEPTH, so that it must be walked.
 
     An expression sits on one line, and every tree inside it has a token of its own (an operator, a
     bracket, a keyword, a name or a literal; rules that would only wrap another are inlined), so it
-    is at most as deep as its line has characters. Above it are at most _STATEMENT_LEVELS trees."""
-    longest = max(map(len, source.split("\n")), default=0)
-    return longest + _STATEMENT_LEVELS >= MAX_DEPTH
+    is at most as deep as its line has tokens, and a line has no more tokens than characters or
+    pieces. Above it are at most _STATEMENT_LEVELS trees."""
+    limit = MAX_DEPTH - _STATEMENT_LEVELS
+    for line in source.split("\n"):
+        if len(line) >= limit:
+            pieces = sum(1 for m in _PIECES.finditer(line) if not m.group().startswith("#"))
+            if pieces >= limit:
+                return True
+    return False
 
 
 def find_comments(source: str) -> tuple[ast.Comment, ...]:
     """``#`` comments outside strings, each with whether code precedes it on its line."""
     found: list[ast.Comment] = []
     for number, line in enumerate(source.split("\n"), start=1):
+        if "#" not in line:  # most lines: skip the scan, character by character, in Python
+            continue
         in_string = False
         escaped = False
         for index, char in enumerate(line):
@@ -254,21 +210,15 @@ def find_comments(source: str) -> tuple[ast.Comment, ...]:
     return tuple(found)
 
 
-def parse_tree(
-    source: str, start: str = "start", accelerated: bool = True
-) -> tuple[Node | None, list[Diagnostic]]:
+def parse_tree(source: str, start: str = "start") -> tuple[Node | None, list[Diagnostic]]:
+    """Plain Lark's tree of ``source``, or the first syntax error or too-deep nesting."""
     try:
-        tree = cast(Node, lark_parser(accelerated).parse(source, start=start))
+        tree = cast(Node, lark_parser(False).parse(source, start=start))
     except UnexpectedInput as exc:
-        if accelerated:
-            # lark_cython's errors cannot say what the parser would accept: plain Lark words them
-            return parse_tree(source, start, accelerated=False)
         return None, [syntax_diagnostic(exc, source)]
     except RecursionError:  # pragma: no cover - LALR is iterative; kept so check never raises
         return None, [error("too-deep", "this text nests too deeply", Span(1, 1, 1, 2))]
-    deep = tree_depth_error(tree) if _may_nest_deeply(source) else None
-    if deep is not None and accelerated:  # expression trees carry no positions to say where
-        return parse_tree(source, start, accelerated=False)
+    deep = tree_depth_error(tree) if may_nest_deeply(source) else None
     if deep is not None:
         message = f"this expression nests more than {MAX_DEPTH} levels deep; split it with `set`"
         return None, [error("too-deep", message, deep)]

@@ -8,6 +8,7 @@ run time with an ExpressionError.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable, Iterator
 from datetime import date
 from decimal import Decimal
@@ -236,7 +237,7 @@ class Validator:
             node_id = work.pop()
             bind = _node_bind(self.fg.node(node_id))
             bind_bit = bit(bind) if bind is not None else 0
-            for _, target, data in graph.out_edges(node_id, data=True):
+            for target, data in graph.succ[node_id].items():
                 for kind, _, _ in data["transitions"]:
                     flowing = masks[node_id]
                     if kind is EdgeKind.ERROR:
@@ -250,7 +251,7 @@ class Validator:
 
     def _names(self) -> None:
         scope = self._in_scope()
-        reachable = self._reachable()
+        reachable = self._reachable
         everything = BUILTIN_NAMES | self.bound_anywhere | {"error"}
         for node_id, e in self.c.elements.items():
             names = scope[node_id] if node_id in reachable else everything
@@ -318,11 +319,12 @@ class Validator:
 
     # ------------------------------------------------------------ graph shape
 
+    @functools.cached_property
     def _reachable(self) -> set[str]:
         return {self.fg.start} | set(nx.descendants(self.fg.graph, self.fg.start))
 
     def _reachability(self) -> None:
-        dead = set(self.fg.graph.nodes) - self._reachable() - {f"{self.fg.id}.end"}
+        dead = set(self.fg.graph.nodes) - self._reachable - {f"{self.fg.id}.end"}
         covered: set[str] = set()
         # one warning per dead region, at its first element
         for node_id in sorted(dead, key=lambda n: self.fg.node(n).span):

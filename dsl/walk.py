@@ -27,10 +27,15 @@ def children(node: ast.Expr) -> tuple[ast.Expr, ...]:
     return ()
 
 
+# Most nodes are leaves; telling them by type first spares children()'s chain of isinstance checks.
+_LEAVES = frozenset({ast.Name, ast.Literal})
+
+
 def walk(node: ast.Expr) -> Iterator[ast.Expr]:
     """Every sub-expression, in source order."""
     stack = [node]
     while stack:
         current = stack.pop()
         yield current
-        stack.extend(reversed(children(current)))
+        if type(current) not in _LEAVES:
+            stack.extend(reversed(children(current)))

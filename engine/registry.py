@@ -154,6 +154,8 @@ ScopeProvider = Callable[[ScopeRequest], Mapping[str, Any] | None]
 RecordLoader = Callable[[Session | None, str], Mapping[str, Any] | None]
 FailureHandler = Callable[[RunFailure], None]
 ServiceGuard = Callable[[Session | None, str | None], bool]
+# Limits on a service action's inputs now, keyed by input name or by input type (``item_quantities``).
+ServiceBounds = Callable[[Session | None, str | None], Mapping[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,7 @@ class ActionRegistry:
         self.record_loaders: dict[str, RecordLoader] = {}
         self.failure_handlers: list[FailureHandler] = []
         self.service_guards: dict[str, ServiceGuard] = {}
+        self.service_bounds: dict[str, ServiceBounds] = {}
         self.plugin_errors: list[PluginLoadError] = []
         self._plugins_loaded = False
         self._lock = threading.Lock()
@@ -263,6 +266,11 @@ class ActionRegistry:
     def register_service_guard(self, action_name: str, guard: ServiceGuard) -> None:
         """``guard(session, subject_id)`` says whether the service action may run on the subject now."""
         self.service_guards[action_name] = guard
+
+    def register_service_bounds(self, action_name: str, bounds: ServiceBounds) -> None:
+        """``bounds(session, subject_id)`` gives the limits of the action's inputs on the subject now
+        (the most units per item, the largest amount), keyed by input name or type; shown to agents."""
+        self.service_bounds[action_name] = bounds
 
     # -- plugins ------------------------------------------------------------------------------------
     def load_plugins(self, group: str = ENTRY_POINT_GROUP) -> list[PluginLoadError]:

@@ -416,9 +416,13 @@ def register_builtin_actions(registry: ActionRegistry) -> None:
         category=FULFILLMENT,
         description="Queue a message to the customer in the outbox",
     )
+    # Imported here: the service actions build on this module's helpers and models.
+    from orders.service_actions import register_service_actions
+
+    register_service_actions(registry)
     registry.register_event(ORDER_SUMMARY_CREATED, {"summary"})
     registry.register_event(FULFILLMENT_ORDER_SHIPPED, {"fulfillment_order"})
-    registry.register_event(RETURN_ORDER_RECEIVED, {"return_order"})
+    registry.register_event(RETURN_ORDER_RECEIVED, {"return_order", "received"})
     registry.register_event(NOTIFICATION_REQUESTED, {"template", "to", "order_summary_id", "order_number"})
     registry.register_scope("summary", summary_scope)
     registry.register_scope("order", order_scope)

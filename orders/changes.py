@@ -14,12 +14,21 @@ from sqlalchemy.orm import Session
 
 from orders import money
 from orders.errors import QuantityError
-from orders.models import ChangeKind, OrderChange, OrderChangeLine, OrderItemSummary, OrderSummary, ReturnOrder
+from orders.models import (
+    ChangeKind,
+    OrderChange,
+    OrderChangeLine,
+    OrderItemSummary,
+    OrderSummary,
+    ReturnOrder,
+)
 
 ZERO = Decimal(0)
 
 
-def wanted_items(summary: OrderSummary, lines: Sequence[tuple[str, int]]) -> list[tuple[OrderItemSummary, int]]:
+def wanted_items(
+    summary: OrderSummary, lines: Sequence[tuple[str, int]]
+) -> list[tuple[OrderItemSummary, int]]:
     """``(item_id, quantity)`` pairs as the summary's items, duplicates merged, in the order given.
 
     Unknown items and quantities that are not whole numbers > 0 are refused here, before any check of
@@ -81,7 +90,12 @@ def write_change(session: Session, summary: OrderSummary, draft: ChangeDraft) ->
         return_order_id=draft.return_order.id if draft.return_order is not None else None,
         run_id=draft.run_id,
     )
-    for item, quantity, amount in draft.lines:
-        OrderChangeLine(change=change, item=item, order_item_summary_id=item.id, quantity=quantity, amount=amount)
     session.add(change)
+    for item, quantity, amount in draft.lines:
+        # Added one by one: SQLAlchemy 2 no longer cascades an object into the session through a backref.
+        session.add(
+            OrderChangeLine(
+                change=change, item=item, order_item_summary_id=item.id, quantity=quantity, amount=amount
+            )
+        )
     return change

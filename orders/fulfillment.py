@@ -140,8 +140,10 @@ def _record_reshipment(
     for fo in fos:
         fo.change = change
         for line in fo.lines:
-            OrderChangeLine(
-                change=change, item=line.item, order_item_summary_id=line.item.id, quantity=line.quantity
+            session.add(
+                OrderChangeLine(
+                    change=change, item=line.item, order_item_summary_id=line.item.id, quantity=line.quantity
+                )
             )
     session.add(change)
 

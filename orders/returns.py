@@ -16,10 +16,35 @@ from sqlalchemy.orm import Session
 from orders.changes import ChangeDraft, require_available, wanted_items, write_change
 from orders.errors import Conflict, NotFound
 from orders.events import RETURN_ORDER_RECEIVED, DomainEvent
-from orders.models import ChangeKind, OrderSummary, ReturnOrder, ReturnOrderLine, ReturnStatus
+from orders.models import (
+    ChangeKind,
+    OrderItemSummary,
+    OrderSummary,
+    ReturnOrder,
+    ReturnOrderLine,
+    ReturnStatus,
+)
 from orders.views import return_order_view
 
 ZERO = Decimal(0)
+
+
+def open_return(
+    session: Session, summary: OrderSummary, wanted: Sequence[tuple[OrderItemSummary, int]], reason: str
+) -> ReturnOrder:
+    """A Submitted RMA for ``wanted`` after checking every line; the caller writes the change record."""
+    for item, k in wanted:
+        require_available(item, "return", k, item.quantity_available_to_return, "shipped and not returned")
+    ro = ReturnOrder(
+        summary=summary, order_summary_id=summary.id, status=ReturnStatus.SUBMITTED, reason=reason
+    )
+    session.add(ro)
+    for item, k in wanted:
+        item.initiate_return(k)
+        session.add(
+            ReturnOrderLine(return_order=ro, item=item, order_item_summary_id=item.id, reason=reason, quantity=k)
+        )
+    return ro
 
 
 def create_return_order(
@@ -33,16 +58,10 @@ def create_return_order(
 ) -> ReturnOrder:
     """A Submitted RMA for shipped units the customer keeps; refused (nothing written) past that."""
     wanted = wanted_items(summary, lines)
-    for item, k in wanted:
-        require_available(item, "return", k, item.quantity_available_to_return, "shipped and not returned")
-    ro = ReturnOrder(summary=summary, order_summary_id=summary.id, status=ReturnStatus.SUBMITTED, reason=reason)
-    session.add(ro)
+    ro = open_return(session, summary, wanted, reason)
     draft = ChangeDraft(ChangeKind.RETURN, reason=reason, actor=actor, run_id=run_id, return_order=ro)
-    for item, k in wanted:
-        item.initiate_return(k)
-        ReturnOrderLine(return_order=ro, item=item, order_item_summary_id=item.id, reason=reason, quantity=k)
-        # Nothing is credited yet: the amounts follow with the credit memo for what arrives.
-        draft.lines.append((item, k, ZERO))
+    # Nothing is credited yet: the amounts follow with the credit memo for what arrives.
+    draft.lines = [(item, k, ZERO) for item, k in wanted]
     write_change(session, summary, draft)
     session.flush()
     return ro

@@ -195,6 +195,8 @@ def available_actions(session: Session, runtime: Runtime, summary: OrderSummary)
         if guard is not None and not guard(session, summary.id):
             continue
         graph = runtime.graphs(version.id, version.source)[flow.id]
+        bounds_of = runtime.registry.service_bounds.get(flow.action_name)
+        bounds = dict(bounds_of(session, summary.id)) if bounds_of is not None else {}
         actions.append(
             {
                 "action": flow.action_name,
@@ -208,6 +210,8 @@ def available_actions(session: Session, runtime: Runtime, summary: OrderSummary)
                         "required": not decl.has_default,
                         "default": codec.jsonable(decl.default) if decl.has_default else None,
                         "help": decl.help,
+                        # By name first, then by type: a clone may call its item list anything.
+                        "bounds": bounds.get(decl.name, bounds.get(decl.type)),
                     }
                     for decl in graph.inputs
                 ],

@@ -15,7 +15,7 @@ from designer.console.charts import bar_chart, column_chart
 from engine.models import ProcessException, Task
 from engine.models.exception import ACTIVE_STATUSES
 from engine.models.task import OPEN
-from orders.models import FulfillmentOrder, FulfillmentStatus, OrderStatus, OrderSummary, ReturnOrder
+from orders.models import FulfillmentOrder, FulfillmentStatus, OrderSummary, ReturnOrder
 from orders.models.enums import ReturnStatus
 
 OPEN_FULFILLMENT = (
@@ -77,9 +77,11 @@ def _count(session: Session, query: Any) -> int:
 
 
 def tiles(session: Session, now: datetime, stuck_hours: int, categories: list[CategoryRow]) -> list[Tile]:
-    pending = OrderStatus.PENDING_APPROVAL.value
+    # Open approval tasks, not summaries in "Pending Approval": a flow may leave that status set after
+    # the decision, while the task is exactly what still waits for a manager.
     approvals = _count(
-        session, select(func.count()).select_from(OrderSummary).where(OrderSummary.status == pending)
+        session,
+        select(func.count()).select_from(Task).where(Task.status == OPEN, Task.kind == "approval"),
     )
     open_tasks = _count(session, select(func.count()).select_from(Task).where(Task.status == OPEN))
     stuck = _count(
@@ -98,8 +100,8 @@ def tiles(session: Session, now: datetime, stuck_hours: int, categories: list[Ca
     payment = sum(row.total for row in categories if row.category == "Payment")
     exceptions = sum(row.total for row in categories)
     return [
-        Tile("approvals", "Orders waiting for approval", approvals,
-             "/ui/orders?" + urlencode({"status": pending}), f"{open_tasks} open tasks in the inbox"),
+        Tile("approvals", "Orders waiting for approval", approvals, "/ui/tasks",
+             f"{open_tasks} open tasks in all"),
         Tile("exceptions", "Open process exceptions", exceptions, "/ui/exceptions?status=open"),
         Tile("payments", "Payments that failed", payment, "/ui/exceptions?category=Payment"),
         Tile("stuck", f"Fulfillment orders stuck over {stuck_hours} h", stuck,
@@ -131,9 +133,7 @@ def orders_per_day(session: Session, now: datetime, days: int = CHART_DAYS) -> l
 
 
 def orders_by_status(session: Session) -> list[tuple[str, int]]:
-    rows = session.execute(
-        select(OrderSummary.status, func.count()).group_by(OrderSummary.status)
-    ).all()
+    rows = session.execute(select(OrderSummary.status, func.count()).group_by(OrderSummary.status)).all()
     return sorted(((str(s), int(c)) for s, c in rows), key=lambda r: -r[1])
 
 

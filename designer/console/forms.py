@@ -2,7 +2,7 @@
 the JSON inputs ``start_service_action`` validates.
 
 An ``item_quantities`` input becomes one quantity field per item, bounded by what the action reports
-it allows; while an action reports no bounds, the item's own buckets stand in (see ``FALLBACK``).
+it allows (the input's ``bounds.items``); when an action reports none, the item's buckets stand in.
 """
 
 from __future__ import annotations
@@ -38,39 +38,47 @@ class Field:
     help: str
     items: list[ItemField] = field(default_factory=list)
     sku_rows: int = 0
+    minimum: str = ""
+    maximum: str = ""
 
     @property
     def label(self) -> str:
         return self.name.replace("_", " ").capitalize()
 
 
-def _as_bounds(raw: Any) -> dict[str, int] | None:
-    """``{item_id: n}`` or ``[{item_id, max|maximum|quantity}]`` as a dict; anything else is no bounds."""
-    if isinstance(raw, Mapping):
-        return {str(k): int(v) for k, v in raw.items() if isinstance(v, int)}
-    if isinstance(raw, Sequence) and not isinstance(raw, str):
-        bounds: dict[str, int] = {}
-        for entry in raw:
-            if not isinstance(entry, Mapping) or "item_id" not in entry:
-                continue
-            value = next((entry[k] for k in ("max", "maximum", "quantity") if k in entry), None)
-            if isinstance(value, int):
-                bounds[str(entry["item_id"])] = value
-        return bounds
-    return None
+def _item_limits(raw: Any) -> dict[str, int] | None:
+    """The API's ``{"items": [{item_id, max_quantity}]}`` as ``{item_id: n}``; None when not reported.
+
+    Items the action leaves out of the list cannot take any unit now.
+    """
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("items"), list):
+        return None
+    limits: dict[str, int] = {}
+    for entry in raw["items"]:
+        if isinstance(entry, Mapping) and isinstance(entry.get("max_quantity"), int):
+            limits[str(entry.get("item_id"))] = int(entry["max_quantity"])
+    return limits
 
 
-def item_bounds(action: Mapping[str, Any], spec: Mapping[str, Any], items: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+def item_bounds(
+    action: Mapping[str, Any], spec: Mapping[str, Any], items: Sequence[Mapping[str, Any]]
+) -> dict[str, int]:
     """The most units of each item the action's input may take now."""
-    for raw in (spec.get("bounds"), spec.get("items"), (action.get("bounds") or {}).get(spec["name"])):
-        found = _as_bounds(raw)
-        if found is not None:
-            return found
+    reported = _item_limits(spec.get("bounds"))
+    if reported is not None:
+        return reported
     bucket = FALLBACK.get(str(action.get("action")), "")
     return {
         str(item["id"]): int(item.get(bucket, item["quantity_ordered"] - item["quantity_canceled"]))
         for item in items
     }
+
+
+def _range(raw: Any) -> tuple[str, str]:
+    """A money or number input's reported ``{min, max}``, as text for the form's hint."""
+    if isinstance(raw, Mapping):
+        return str(raw.get("min") or ""), str(raw.get("max") or "")
+    return "", ""
 
 
 def build_fields(action: Mapping[str, Any], items: Sequence[Mapping[str, Any]]) -> list[Field]:
@@ -91,6 +99,8 @@ def build_fields(action: Mapping[str, Any], items: Sequence[Mapping[str, Any]]) 
             ]
         elif entry.type == "sku_quantities":
             entry.sku_rows = SKU_ROWS
+        else:
+            entry.minimum, entry.maximum = _range(spec.get("bounds"))
         fields.append(entry)
     return fields
 

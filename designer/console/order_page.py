@@ -70,7 +70,8 @@ def orchestration(session: Session, runtime: Runtime, summary_id: str) -> list[R
     for task in session.scalars(select(Task).where(Task.run_id.in_(ids)).order_by(Task.created_at)):
         tasks[task.run_id or ""].append(task_view(task))
     versions = {
-        v.id: v for v in session.scalars(select(FlowVersion).where(FlowVersion.id.in_({r.version_id for r in runs})))
+        v.id: v
+        for v in session.scalars(select(FlowVersion).where(FlowVersion.id.in_({r.version_id for r in runs})))
     }
     views: dict[str, RunView] = {}
     for run in runs:
@@ -78,7 +79,11 @@ def orchestration(session: Session, runtime: Runtime, summary_id: str) -> list[R
         graph = runtime.graphs(version.id, version.source).get(run.flow_id)
         made = [fo for s in steps[run.id] for fo in _fulfillment_ids(s.outputs)]
         views[run.id] = RunView(
-            run, steps[run.id], tasks[run.id], list(dict.fromkeys(made)), graph.graph.number_of_nodes() if graph else 0
+            run,
+            steps[run.id],
+            tasks[run.id],
+            list(dict.fromkeys(made)),
+            graph.graph.number_of_nodes() if graph else 0,
         )
     top: list[RunView] = []
     for run in runs:

@@ -93,7 +93,7 @@ def _text_filter(q: str) -> Any:
     )
 
 
-def build_query(filters: Filters) -> Select[tuple[OrderSummary]]:
+def build_query(filters: Filters) -> Select[OrderSummary]:
     query = select(OrderSummary)
     if filters.q:
         query = query.where(_text_filter(filters.q))

@@ -4,7 +4,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from designer.routes import editor, flows, inspect, runs, session, simulate, versions
+from designer.routes import (
+    console_actions,
+    console_dashboard,
+    console_desk,
+    console_exceptions,
+    console_orders,
+    console_tasks,
+    editor,
+    flows,
+    inspect,
+    runs,
+    session,
+    simulate,
+    versions,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     session.router,
@@ -14,4 +28,10 @@ ROUTERS: tuple[APIRouter, ...] = (
     versions.router,
     simulate.router,
     runs.router,
+    console_dashboard.router,
+    console_orders.router,
+    console_actions.router,
+    console_tasks.router,
+    console_exceptions.router,
+    console_desk.router,
 )

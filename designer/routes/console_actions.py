@@ -19,6 +19,7 @@ from designer.render import render
 from engine import codec
 from engine.driver import ServiceActionRefused
 from engine.inputs import InputError
+from engine.models import FlowRun
 from engine.triggers import UnknownServiceAction, start_service_action
 
 router = APIRouter(prefix="/ui/orders/{summary_id}/actions", tags=["ui"], include_in_schema=False)
@@ -37,12 +38,23 @@ def _action(request: Request, session: Session, summary_id: str, name: str) -> t
 
 
 def _unavailable(request: Request, summary_id: str, name: str) -> Response:
-    context = {"summary_id": summary_id, "name": name, "error": f"'{name}' is not possible on this order now."}
+    context = {
+        "summary_id": summary_id,
+        "name": name,
+        "error": f"'{name}' is not possible on this order now.",
+    }
     return refreshing(render(request, TEMPLATE, context, block="outcome", status=409))
 
 
+@router.get("/{name}/close")
+def close_panel(summary_id: str, name: str, viewer: ReaderDep) -> Response:
+    return Response("", media_type="text/html")
+
+
 @router.get("/{name}")
-def action_form(request: Request, summary_id: str, name: str, session: SessionDep, viewer: ReaderDep) -> Response:
+def action_form(
+    request: Request, summary_id: str, name: str, session: SessionDep, viewer: ReaderDep
+) -> Response:
     action, fields = _action(request, session, summary_id, name)
     if action is None:
         return _unavailable(request, summary_id, name)
@@ -83,5 +95,6 @@ async def run_action(
         "run_id": started.run_id,
         "status": started.status,
         "outputs": codec.jsonable(started.outputs),
+        "error": run.error if (run := session.get(FlowRun, started.run_id)) is not None else None,
     }
     return refreshing(render(request, TEMPLATE, outcome, block="outcome"))

@@ -34,15 +34,17 @@ def _live_context(request: Request, session: Session, summary_id: str) -> dict[s
     values = {"request": request, "viewer": request.state.viewer, **context}
     # The live part is rendered first and fingerprinted: a poll that finds the same fingerprint gets
     # 204 and htmx swaps nothing, so focus, scroll and open <details> survive quiet periods.
-    inner = render_block(TEMPLATE, "live_body", values)
-    context["live_html"] = Markup(inner)  # our own template's output, escaped as it was rendered
-    context["digest"] = hashlib.sha256(inner.encode()).hexdigest()[:16]
+    head = render_block(TEMPLATE, "live_head", values)
+    body = render_block(TEMPLATE, "live_body", values)
+    # Our own template's output, escaped as it was rendered: safe to place as is.
+    context["live_head_html"], context["live_body_html"] = Markup(head), Markup(body)
+    context["digest"] = hashlib.sha256((head + body).encode()).hexdigest()[:16]
     return context
 
 
 @router.get("/orders/{summary_id}")
 def order_page(request: Request, summary_id: str, session: SessionDep, viewer: ReaderDep) -> Response:
-    return render(request, TEMPLATE, _live_context(request, session, summary_id))
+    return render(request, TEMPLATE, {**_live_context(request, session, summary_id), "oob": False})
 
 
 @router.get("/orders/{summary_id}/live")
@@ -50,4 +52,5 @@ def order_live(request: Request, summary_id: str, session: SessionDep, viewer: R
     context = _live_context(request, session, summary_id)
     if request.query_params.get("since") == context["digest"]:
         return Response(status_code=204)
-    return render(request, TEMPLATE, context, block="live")
+    # The head is the polling element's own swap; the body rides along out of band.
+    return render(request, TEMPLATE, {**context, "oob": True}, block="live")

@@ -62,7 +62,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     directory = tmp_path_factory.mktemp("designer-e2e")
     url = f"sqlite:///{directory / 'ordo.db'}"
     _prepare_schema(url)
-    keys = {role: _key(url, role) for role in ("admin", "agent", "integrator")}
+    keys = {role: _key(url, role) for role in ("admin", "manager", "agent", "integrator")}
     port = free_port()
     log = (directory / "serve.log").open("w+")
     process = subprocess.Popen(

@@ -1,25 +1,24 @@
-"""lark_cython's parser (with our tuned callbacks) and plain Lark give the same results.
+"""The accelerated parser (lark_cython building syntax trees as it reduces, dsl.reductions) and the
+plain route (Lark's trees, walked by dsl.build_ast.AstBuilder) give the same results.
 
-``dsl`` parses with lark_cython when it is installed and falls back to plain Lark otherwise; both must
-give identical trees (down to every token's position), syntax trees with every span, diagnostics
-(LINE:COL included) and graphs on every case, every contract flow (good and bad), the starter flows
-and a set of broken texts.
+Both must give identical syntax trees with every span, diagnostics (LINE:COL included) and graphs on
+every case, every contract flow (good and bad), the starter flows and a set of broken texts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from lark import Tree
 
 import dsl
-import dsl.parser
+import dsl.reductions
+from dsl import ast
 from dsl.build_ast import parse_expression, parse_source
+from dsl.diagnostics import Span
 from dsl.export import to_json
-from dsl.parser import lark_parser, parse_tree
+from dsl.parser import lark_parser, may_nest_deeply
 from tests.support.contract_catalog import contract_catalog
 from tests.unit.dsl.helpers import CASES, flow
 
@@ -85,42 +84,17 @@ def _sources() -> Iterator[tuple[str, str]]:
 SOURCES = list(_sources())
 
 
-# The accelerated parser gives positions only to the trees whose positions the AST builder reads
-# (it computes expressions' spans from their tokens; the syntax trees are compared below): where
-# flows, calls and lists start and end, where header and statement lines start. Those positions and
-# every token's are the same as with plain Lark.
-WHOLE = {"flow", "call", "list"}
-START = {"kind_header", "trigger_header", "action_header", "input_header", "description_header"}
-START |= {"do_stmt", "set_stmt", "if_stmt", "decide_stmt", "wait_for", "wait_time", "ask_stmt"}
-START |= {"call_stmt", "goto", "done", "fail", "when_line", "outcome"}
-
-
-def _shape(node: Any) -> Any:
-    """A tree as plain data: rule names, token types and values, and the positions that are read."""
-    if isinstance(node, Tree):
-        meta, data = node.meta, str(node.data)
-        where = None if meta.empty else (meta.line, meta.column, meta.end_line, meta.end_column)
-        if where is not None and data in START:
-            where = where[:2]
-        elif data not in WHOLE | START:
-            where = None
-        return (data, where, [_shape(c) for c in node.children])
-    if node is None:
-        return None
-    return (node.type, str(node.value), node.line, node.column, node.end_line, node.end_column)
-
-
 @pytest.fixture
 def plain_lark(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Makes ``dsl`` parse with plain Lark for the rest of the test."""
-    original = dsl.parser.lark_parser
-    monkeypatch.setattr(dsl.parser, "lark_parser", lambda accelerated=True: original(False))
+    """Makes ``dsl`` take the plain-Lark route for the rest of the test."""
+    monkeypatch.setattr(dsl.reductions, "build", lambda source, start: None)
 
 
 def test_dsl_accelerated_parser_is_in_use() -> None:
     pytest.importorskip("lark_cython")
     assert lark_parser() is not lark_parser(False)
-    assert type(lark_parser().parse("a", start="expr").children[0]).__module__.startswith("lark_cython")
+    assert type(lark_parser().parser.parser).__module__.startswith("lark_cython")
+    assert lark_parser().parse("a", start="expr") == ast.Name("a", Span(1, 1, 1, 2))
 
 
 def test_dsl_shared_flows_are_among_the_sources(shared_dir: Path) -> None:
@@ -129,12 +103,10 @@ def test_dsl_shared_flows_are_among_the_sources(shared_dir: Path) -> None:
 
 
 @pytest.mark.parametrize(("name", "source"), SOURCES, ids=[n for n, _ in SOURCES])
-def test_dsl_parsers_agree_on_trees_and_syntax_trees(name: str, source: str) -> None:
-    fast_tree, fast_problems = parse_tree(source)
-    plain_tree, plain_problems = parse_tree(source, accelerated=False)
-    assert fast_problems == plain_problems
-    assert _shape(fast_tree) == _shape(plain_tree)
-    assert parse_source(source) == parse_source(source, accelerated=False)
+def test_dsl_parsers_agree_on_syntax_trees(name: str, source: str, request: pytest.FixtureRequest) -> None:
+    fast = parse_source(source)
+    request.getfixturevalue("plain_lark")
+    assert fast == parse_source(source)
 
 
 @pytest.mark.parametrize(("name", "source"), SOURCES, ids=[n for n, _ in SOURCES])
@@ -150,21 +122,30 @@ def test_dsl_parsers_agree_on_check(name: str, source: str, request: pytest.Fixt
 
 
 @pytest.mark.parametrize("text", EXPRESSIONS)
-def test_dsl_parsers_agree_on_expressions(text: str) -> None:
-    fast_tree, fast_problems = parse_tree(text, start="expr")
-    plain_tree, plain_problems = parse_tree(text, start="expr", accelerated=False)
-    assert fast_problems == plain_problems
-    assert _shape(fast_tree) == _shape(plain_tree)
-    assert parse_expression(text) == parse_expression(text, accelerated=False)
+def test_dsl_parsers_agree_on_expressions(text: str, request: pytest.FixtureRequest) -> None:
+    fast = parse_expression(text)
+    request.getfixturevalue("plain_lark")
+    assert fast == parse_expression(text)
 
 
 def test_dsl_parsers_agree_on_a_generated_flow(request: pytest.FixtureRequest) -> None:
     from benchmarks.expressions import generated_flow
 
     source = generated_flow(200)
-    assert _shape(parse_tree(source)[0]) == _shape(parse_tree(source, accelerated=False)[0])
+    fast_tree = parse_source(source)
     fast = dsl.check(source, contract_catalog())
     request.getfixturevalue("plain_lark")
+    assert parse_source(source) == fast_tree
     plain = dsl.check(source, contract_catalog())
     assert fast.ok and plain.ok
     assert [to_json(g) for g in fast.flows] == [to_json(g) for g in plain.flows]
+
+
+def test_dsl_only_lines_with_many_tokens_may_nest_deeply() -> None:
+    """Long lines of few tokens (strings, comments) stay on the accelerated route; lines of many
+    tokens (``a.b.c`` counts five) have their depth checked on the plain-Lark route."""
+    assert not may_nest_deeply('  set x = "' + "y" * 200 + '"  # ' + "z" * 200)
+    assert not may_nest_deeply("  set x = " + "a" * 200)
+    assert may_nest_deeply("  set x = a" + ".b" * 50)
+    assert may_nest_deeply("  set x = " + "-" * 93 + "1")
+    assert not may_nest_deeply("  set x = " + "-" * 81 + "1")
