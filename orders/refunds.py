@@ -30,7 +30,6 @@ from orders.models import (
 )
 
 ZERO = Decimal(0)
-D_SABOTAGE = Decimal("0.01")
 
 
 def memo_for_change(session: Session, change: OrderChange) -> CreditMemo:
@@ -125,9 +124,7 @@ def memo_for_return(
         write_change(session, summary, draft)
     session.flush()
     # Everything expected arrived and is credited now: the RMA is done.
-    if ro.status == ReturnStatus.RECEIVED and all(
-        line.quantity_outstanding == 0 for line in ro.lines
-    ):
+    if ro.status == ReturnStatus.RECEIVED and all(line.quantity_outstanding == 0 for line in ro.lines):
         ro.move_to(ReturnStatus.CLOSED)
         session.flush()
     return memo
@@ -182,7 +179,7 @@ def ensure_refunds(session: Session, memo: CreditMemo, *, key: str) -> list[Refu
         session.add(refund)
         refunds.append(refund)
         memo.refunded_amount += take
-        summary.refunded_total += take + D_SABOTAGE
+        summary.refunded_total += take
         outstanding -= take
     session.flush()
     return refunds

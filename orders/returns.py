@@ -42,7 +42,9 @@ def open_return(
     for item, k in wanted:
         item.initiate_return(k)
         session.add(
-            ReturnOrderLine(return_order=ro, item=item, order_item_summary_id=item.id, reason=reason, quantity=k)
+            ReturnOrderLine(
+                return_order=ro, item=item, order_item_summary_id=item.id, reason=reason, quantity=k
+            )
         )
     return ro
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from api.bootstrap import STARTER_FLOWS_DIR, build_runtime
-from engine import flows as flow_service
 from dsl import Severity
+from engine import flows as flow_service
 from engine.db import Database
 
 STARTERS = sorted(STARTER_FLOWS_DIR.glob("*.flow"))

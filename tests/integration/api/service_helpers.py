@@ -26,7 +26,9 @@ def use_contract_flows(api: Api, shared_dir: Path) -> None:
         assert cloned.status_code == 201, cloned.text
         draft = api.get(f"/api/v1/flows/{contract_id}/versions/1")
         put = api.put(
-            f"/api/v1/flows/{contract_id}/versions/1", {"source": source}, **{"If-Match": draft.headers["ETag"]}
+            f"/api/v1/flows/{contract_id}/versions/1",
+            {"source": source},
+            **{"If-Match": draft.headers["ETag"]},
         )
         assert put.status_code == 200, put.text
         activated = api.post(f"/api/v1/flows/{contract_id}/versions/1/activate")

@@ -46,6 +46,8 @@ def test_flaky_gateway_with_a_one_second_retry_completes_with_one_authorization(
     assert summary["totals"]["authorized"] == "51.98"
     assert len(fulfillment_orders(api, created["id"])) == 2
     with api.database.session_factory() as session:
-        authorizations = session.scalars(select(GatewayCall).where(GatewayCall.operation == "authorize")).all()
+        authorizations = session.scalars(
+            select(GatewayCall).where(GatewayCall.operation == "authorize")
+        ).all()
     # One business call, seen twice by the gateway (the timeout, then the retry with the same key).
     assert [(call.calls, call.outcome) for call in authorizations] == [(2, "approved")]

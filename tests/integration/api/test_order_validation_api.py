@@ -40,7 +40,9 @@ def test_invalid_body_is_422_naming_the_field_and_writes_nothing(
     body = copy.deepcopy(worked_example_body())
     edit(body)
     before = _row_counts(world_api)
-    response = world_api.post("/api/v1/orders", body, role="integrator", **{"Idempotency-Key": f"bad-{label}"})
+    response = world_api.post(
+        "/api/v1/orders", body, role="integrator", **{"Idempotency-Key": f"bad-{label}"}
+    )
     assert response.status_code == 422, (label, response.text)
     assert response.headers["content-type"].startswith("application/problem+json")
     fields = [error["field"] for error in response.json()["errors"]]

@@ -3,12 +3,15 @@ service flows and, in their place, by the contract flows exactly as written; SQL
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from engine.clock import ManualClock
+from engine.worker import run_due_work
 from tests.integration.api.conftest import Api
 from tests.integration.api.service_helpers import (
     act,
@@ -224,9 +227,12 @@ def test_actions_list_only_what_is_possible_with_bounds(api: Api) -> None:
     assert returnable == {"items": [{"item_id": item_id(view, "SKU-B"), "sku": "SKU-B", "max_quantity": 1}]}
 
     ship_open(api, sid)
-    listed = {a["action"] for a in api.get(f"/api/v1/order-summaries/{sid}/actions").json()["items"]}
-    assert "cancel" not in listed
-    assert act(api, sid, "cancel", {"lines": [{"item_id": item_id(view, "SKU-A"), "quantity": 1}]}).status_code == 409
+    names = {a["action"] for a in api.get(f"/api/v1/order-summaries/{sid}/actions").json()["items"]}
+    assert "cancel" not in names
+    assert (
+        act(api, sid, "cancel", {"lines": [{"item_id": item_id(view, "SKU-A"), "quantity": 1}]}).status_code
+        == 409
+    )
 
 
 def test_exchange_sends_a_new_unit_and_settles_the_difference(api: Api) -> None:
@@ -268,3 +274,19 @@ def test_partial_receipts_are_credited_as_they_arrive(api: Api) -> None:
     assert api.get(f"/api/v1/flow-runs/{started['run_id']}").json()["status"] == "completed"
     assert (view["totals"]["refunded"], view["totals"]["balance_due"]) == ("46.80", "0.00")
     assert view["return_orders"][0]["status"] == "Closed"
+
+
+def test_a_return_that_never_arrives_expires(api: Api, flows: str) -> None:
+    sid = placed(api)
+    ship_open(api, sid)
+    a = item_id(summary(api, sid), "SKU-A")
+    started = run_ok(api, sid, "return", {"lines": [{"item_id": a, "quantity": 2}]})
+    clock = api.runtime.clock
+    assert isinstance(clock, ManualClock)
+    clock.advance(delta=timedelta(days=31))
+    run_due_work(api.database, clock, runtime=api.runtime)
+    assert api.get(f"/api/v1/flow-runs/{started['run_id']}").json()["status"] == "completed"
+    view = summary(api, sid)
+    assert view["return_orders"][0]["status"] == "Canceled"
+    assert item(view, "SKU-A")["quantity_available_to_return"] == 2
+    assert (view["totals"]["credited"], view["totals"]["refunded"]) == ("0.00", "0.00")

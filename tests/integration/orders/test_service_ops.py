@@ -27,8 +27,8 @@ from orders.models import (
 from tests.integration.orders.conftest import NOW, capture, worked_example_body
 
 
-def _routed(session: Session, number: str = "S-1", **changes: object) -> OrderSummary:
-    summary = capture(session, worked_example_body(number, **changes))
+def _routed(session: Session, number: str = "S-1") -> OrderSummary:
+    summary = capture(session, worked_example_body(number))
     result = routing.route_order(session, summary)
     payments.ensure_funds(session, summary, summary.balance_due, key=f"{number}:auth")
     fulfillment.create_fulfillment_orders(session, summary, result.allocations)
