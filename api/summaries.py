@@ -47,3 +47,19 @@ def summary_json(session: Session, summary: OrderSummary) -> dict[str, Any]:
     body["process_exceptions"] = [exception_view(e) for e in exceptions]
     body["active_process_exception_count"] = sum(1 for e in exceptions if e.status in ACTIVE_STATUSES)
     return body
+
+
+def brief(summary: OrderSummary) -> dict[str, Any]:
+    totals = summary.totals()
+    return {
+        "id": summary.id,
+        "order_number": summary.order_number,
+        "status": summary.status,
+        "lifecycle": str(summary.lifecycle),
+        "channel": summary.channel,
+        "currency": summary.currency,
+        "customer": {"email": summary.customer_email, "name": summary.customer_name},
+        "grand_total": totals["grand_total"],
+        "balance_due": totals["balance_due"],
+        "created_at": summary.created_at.isoformat(),
+    }

@@ -28,7 +28,3 @@ class DesignerSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-
-
-# The console's indexes on the order tables belong to the same schema (see the module).
-import designer.console.indexes  # noqa: E402, F401

@@ -32,6 +32,8 @@ from orders.views import fulfillment_order_view
 # Statuses a shipment or a new fulfillment order may move the summary out of.
 _FOLLOWS_FULFILLMENT = {
     OrderStatus.CREATED.value,
+    # Fulfillment orders exist only once an approval was given, so they end the wait for it.
+    OrderStatus.PENDING_APPROVAL.value,
     OrderStatus.WAITING_TO_FULFILL.value,
     OrderStatus.PARTIALLY_FULFILLED.value,
     OrderStatus.FULFILLED.value,

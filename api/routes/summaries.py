@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-import base64
-import json
-from datetime import datetime
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import SessionDep, require_roles
 from api.keys import Role
 from api.problems import Problem
-from api.summaries import load_summary, summary_json
+from api.search import Filters, search_summaries
+from api.summaries import brief, load_summary, summary_json
 from engine import codec
 from engine.driver import ServiceActionRefused
 from engine.inputs import InputError
 from engine.models import FlowDefinition, FlowRun, OutboxEvent, ProcessException, Task
-from engine.models.exception import ACTIVE_STATUSES
 from engine.records import active_version
 from engine.runtime import Runtime
 from engine.triggers import UnknownServiceAction, start_service_action
+from orders import money
 from orders.models import OrderChange, OrderSummary
 
 READERS = (Role.MANAGER, Role.AGENT, Role.INTEGRATOR)
@@ -30,76 +29,29 @@ SERVICE = (Role.MANAGER, Role.AGENT)
 router = APIRouter(prefix="/api/v1/order-summaries", tags=["order summaries"])
 
 
-def _encode_cursor(created_at: datetime, summary_id: str) -> str:
-    raw = json.dumps([created_at.isoformat(), summary_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        created, summary_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return datetime.fromisoformat(created), str(summary_id)
-    except (ValueError, TypeError) as exc:
-        raise Problem(422, "Invalid cursor", "The cursor is not one this API gave out.") from exc
-
-
-def brief(summary: OrderSummary) -> dict[str, Any]:
-    totals = summary.totals()
-    return {
-        "id": summary.id,
-        "order_number": summary.order_number,
-        "status": summary.status,
-        "lifecycle": str(summary.lifecycle),
-        "channel": summary.channel,
-        "currency": summary.currency,
-        "customer": {"email": summary.customer_email, "name": summary.customer_name},
-        "grand_total": totals["grand_total"],
-        "balance_due": totals["balance_due"],
-        "created_at": summary.created_at.isoformat(),
-    }
-
-
 @router.get("", dependencies=[Depends(require_roles(*READERS))])
 def search(
     session: SessionDep,
-    status: str | None = None,
+    status: Annotated[str | None, Query(max_length=32)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
+    sku: Annotated[str | None, Query(max_length=64)] = None,
     has_exceptions: bool | None = None,
+    created_from: Annotated[date | None, Query(alias="from")] = None,
+    created_to: Annotated[date | None, Query(alias="to")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
 ) -> dict[str, Any]:
-    query = select(OrderSummary)
-    if status:
-        query = query.where(OrderSummary.status == status)
-    if q:
-        pattern = f"%{q.strip().lower()}%"
-        query = query.where(
-            or_(
-                OrderSummary.order_number == q.strip(),
-                OrderSummary.customer_email == q.strip().lower(),
-                OrderSummary.customer_name.ilike(pattern),
-                OrderSummary.order_number.ilike(pattern),
-            )
-        )
-    if has_exceptions is not None:
-        active = exists().where(
-            and_(ProcessException.subject_id == OrderSummary.id, ProcessException.status.in_(ACTIVE_STATUSES))
-        )
-        query = query.where(active if has_exceptions else ~active)
-    if cursor:
-        created, last_id = _decode_cursor(cursor)
-        query = query.where(
-            or_(
-                OrderSummary.created_at < created,
-                and_(OrderSummary.created_at == created, OrderSummary.id < last_id),
-            )
-        )
-    rows = session.scalars(
-        query.order_by(OrderSummary.created_at.desc(), OrderSummary.id.desc()).limit(limit + 1)
-    ).all()
-    page = rows[:limit]
-    next_cursor = _encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
-    return {"items": [brief(s) for s in page], "next_cursor": next_cursor}
+    filters = Filters(
+        q=(q or "").strip(),
+        sku=(sku or "").strip(),
+        status=status or "",
+        date_from=created_from,
+        date_to=created_to,
+        has_exceptions="" if has_exceptions is None else ("yes" if has_exceptions else "no"),
+        cursor=cursor or "",
+    )
+    page = search_summaries(session, filters, limit)
+    return {"items": [brief(s) for s in page.summaries], "next_cursor": page.next_cursor}
 
 
 @router.get("/{summary_id}", dependencies=[Depends(require_roles(*READERS))])
@@ -119,7 +71,10 @@ def history_events(session: Session, summary: OrderSummary) -> list[dict[str, An
     for event in session.scalars(select(OutboxEvent).where(OutboxEvent.subject_id == summary.id)):
         events.append({"at": event.created_at, "kind": event.name, "actor": "system", "detail": event.name})
     for change in session.scalars(select(OrderChange).where(OrderChange.order_summary_id == summary.id)):
-        detail = f"{change.kind} of {change.amount}" + (f": {change.reason}" if change.reason else "")
+        amount = money.quantize(change.amount, summary.currency)
+        detail = f"{change.kind} of {amount:f} {summary.currency}" + (
+            f": {change.reason}" if change.reason else ""
+        )
         events.append(
             {
                 "at": change.created_at,

@@ -68,7 +68,7 @@ def orchestration(session: Session, runtime: Runtime, summary_id: str) -> list[R
         steps[step.run_id].append(step)
     tasks: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
     for task in session.scalars(select(Task).where(Task.run_id.in_(ids)).order_by(Task.created_at)):
-        tasks[task.run_id or ""].append(task_view(task))
+        tasks[task.run_id or ""].append(task_view(task) | {"comment": (task.details or {}).get("comment")})
     versions = {
         v.id: v
         for v in session.scalars(select(FlowVersion).where(FlowVersion.id.in_({r.version_id for r in runs})))

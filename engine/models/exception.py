@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base, new_id
@@ -19,6 +19,8 @@ ACTIVE_STATUSES = (NEW, TRIAGED)
 
 class ProcessException(Base):
     __tablename__ = "process_exceptions"
+    # The exceptions queue filters and the dashboard's counts per category.
+    __table_args__ = (Index("ix_process_exceptions_status_category", "status", "category"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True, default=lambda: new_id("pe"))
     category: Mapped[str] = mapped_column(String(40))

@@ -32,7 +32,12 @@ TRANSITIONS.update({S.FULFILLED: frozenset(), S.CANCELED: frozenset(), S.REJECTE
 
 class FulfillmentOrder(Record):
     __tablename__ = "fulfillment_orders"
-    __table_args__ = (one_of("status", S), Index(None, "location_id", "status"))
+    __table_args__ = (
+        one_of("status", S),
+        Index(None, "location_id", "status"),
+        # Fulfillment orders stuck in an open status (the console's dashboard and desk).
+        Index("ix_fulfillment_orders_status_updated_at", "status", "updated_at"),
+    )
     id_prefix = "fo"
 
     order_summary_id: Mapped[str] = mapped_column(ForeignKey("order_summaries.id"), index=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from orders.columns import StrEnumType, UTCDateTime, non_negative, one_of, utcnow
@@ -29,7 +29,8 @@ TRANSITIONS: dict[S, frozenset[S]] = {
 
 class ReturnOrder(Record):
     __tablename__ = "return_orders"
-    __table_args__ = (one_of("status", S),)
+    # The status index serves "returns awaiting receipt" on the console's dashboard.
+    __table_args__ = (one_of("status", S), Index("ix_return_orders_status", "status"))
     id_prefix = "ro"
 
     order_summary_id: Mapped[str] = mapped_column(ForeignKey("order_summaries.id"), index=True)

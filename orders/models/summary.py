@@ -48,6 +48,8 @@ class OrderSummary(CustomerColumns, Record):
         ),
         *non_negative("captured_total", "authorized_total"),
         Index(None, "status", "created_at"),
+        # The console's default order and keyset cursor (newest first), and its orders per day.
+        Index("ix_order_summaries_created_at_id", "created_at", "id"),
     )
     id_prefix = "os"
 

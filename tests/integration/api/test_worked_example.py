@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.integration.api.conftest import Api
+from tests.integration.orders.conftest import worked_example_body
 
 
 def setup_stock(api: Api) -> None:
@@ -19,28 +20,8 @@ def setup_stock(api: Api) -> None:
 
 
 def example_order(number: str = "EX-1", token: str = "tok_ok") -> dict[str, Any]:
-    return {
-        "order_number": number,
-        "channel": "web",
-        "currency": "USD",
-        "customer": {"email": "ada@example.com", "name": "Ada Lovelace"},
-        "ship_to": {
-            "name": "Ada",
-            "line1": "1 Main St",
-            "city": "London",
-            "region": "LDN",
-            "postal_code": "N1",
-            "country": "GB",
-        },
-        "delivery_method": "STANDARD",
-        "lines": [
-            {"sku": "SKU-A", "name": "A", "quantity": 2, "unit_price": "19.99", "tax": "3.20"},
-            {"sku": "SKU-B", "name": "B", "quantity": 1, "unit_price": "5.00", "tax": "0.40"},
-        ],
-        "adjustments": "-2.00",
-        "shipping": {"amount": "5.00", "tax": "0.40"},
-        "payment": {"gateway": "test", "token": token},
-    }
+    """The worked example's order, shipped with the STANDARD method that ``setup_stock`` creates."""
+    return worked_example_body(number, token, delivery_method="STANDARD")
 
 
 def place(api: Api, body: dict[str, Any], key: str = "k-1") -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: d7f7f877e91c
+Revision ID: 21ce853d62c3
 Revises: 
-Create Date: 2026-11-22 06:53:12.091289
+Create Date: 2026-11-22 07:17:22.872912
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 
 
 
-revision: str = 'd7f7f877e91c'
+revision: str = '21ce853d62c3'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -267,6 +267,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('order_number', name=op.f('uq_order_summaries_order_number'))
     )
     with op.batch_alter_table('order_summaries', schema=None) as batch_op:
+        batch_op.create_index('ix_order_summaries_created_at_id', ['created_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_order_summaries_customer_email'), ['customer_email'], unique=False)
         batch_op.create_index(batch_op.f('ix_order_summaries_status'), ['status', 'created_at'], unique=False)
 
@@ -337,6 +338,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('return_orders', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_return_orders_order_summary_id'), ['order_summary_id'], unique=False)
+        batch_op.create_index('ix_return_orders_status', ['status'], unique=False)
 
     op.create_table('flow_steps',
     sa.Column('id', sa.String(length=64), nullable=False),
@@ -402,6 +404,7 @@ def upgrade() -> None:
     with op.batch_alter_table('process_exceptions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_process_exceptions_run_id'), ['run_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_process_exceptions_status'), ['status'], unique=False)
+        batch_op.create_index('ix_process_exceptions_status_category', ['status', 'category'], unique=False)
         batch_op.create_index(batch_op.f('ix_process_exceptions_subject_id'), ['subject_id'], unique=False)
 
     op.create_table('run_waits',
@@ -501,6 +504,7 @@ def upgrade() -> None:
     with op.batch_alter_table('fulfillment_orders', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_fulfillment_orders_location_id'), ['location_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_fulfillment_orders_order_summary_id'), ['order_summary_id'], unique=False)
+        batch_op.create_index('ix_fulfillment_orders_status_updated_at', ['status', 'updated_at'], unique=False)
 
     op.create_table('order_item_summaries',
     sa.Column('id', sa.String(length=48), nullable=False),
@@ -795,6 +799,7 @@ def downgrade() -> None:
 
     op.drop_table('order_item_summaries')
     with op.batch_alter_table('fulfillment_orders', schema=None) as batch_op:
+        batch_op.drop_index('ix_fulfillment_orders_status_updated_at')
         batch_op.drop_index(batch_op.f('ix_fulfillment_orders_order_summary_id'))
         batch_op.drop_index(batch_op.f('ix_fulfillment_orders_location_id'))
 
@@ -820,6 +825,7 @@ def downgrade() -> None:
     op.drop_table('run_waits')
     with op.batch_alter_table('process_exceptions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_process_exceptions_subject_id'))
+        batch_op.drop_index('ix_process_exceptions_status_category')
         batch_op.drop_index(batch_op.f('ix_process_exceptions_status'))
         batch_op.drop_index(batch_op.f('ix_process_exceptions_run_id'))
 
@@ -834,6 +840,7 @@ def downgrade() -> None:
 
     op.drop_table('flow_steps')
     with op.batch_alter_table('return_orders', schema=None) as batch_op:
+        batch_op.drop_index('ix_return_orders_status')
         batch_op.drop_index(batch_op.f('ix_return_orders_order_summary_id'))
 
     op.drop_table('return_orders')
@@ -851,6 +858,7 @@ def downgrade() -> None:
     with op.batch_alter_table('order_summaries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_order_summaries_status'))
         batch_op.drop_index(batch_op.f('ix_order_summaries_customer_email'))
+        batch_op.drop_index('ix_order_summaries_created_at_id')
 
     op.drop_table('order_summaries')
     with op.batch_alter_table('order_items', schema=None) as batch_op:
