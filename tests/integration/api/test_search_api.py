@@ -9,7 +9,10 @@ from tests.integration.api.test_worked_example import example_order, place, setu
 def test_search_pages_filters_and_refuses_a_forged_cursor(api: Api) -> None:
     setup_stock(api)
     for location, sku in (("WH1", "SKU-A"), ("WH2", "SKU-B")):
-        assert api.put(f"/api/v1/inventory/{location}/{sku}", {"on_hand": 50}, role="integrator").status_code == 200
+        assert (
+            api.put(f"/api/v1/inventory/{location}/{sku}", {"on_hand": 50}, role="integrator").status_code
+            == 200
+        )
     ids = set()
     for index in range(5):
         body = example_order(f"S-{index}", token="tok_decline" if index == 3 else "tok_ok")
