@@ -1,6 +1,7 @@
-"""The durable driver: runs flows step by step, each step committed with its effects.
+"""The durable driver: runs flows step by step, every step recorded and committed with its effects.
 
-A step's transaction holds the action's own writes, its step row, the run's new state and the run's
+An action's transaction holds the action's own writes, its step row, the rows of the decisions and
+assignments next to it (they change nothing but the run's state), the run's new state and the run's
 next wait row. When an action fails, its writes are rolled back and the failure is written in their
 place. Every unfinished run has exactly one ``RunWait`` row; a driver works on a run only while it
 holds the claim on that row, so a crashed driver's runs are picked up when its lease runs out.
@@ -18,12 +19,14 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from dsl.flowgraph import ActionNode, FlowGraph
 from engine import codec
 from engine.interpreter import StepEnv, child_result, execute, resume
 from engine.models import FlowRun, FlowVersion, RunWait
 from engine.models.run import FINISHED
 from engine.models.wait import READY
-from engine.records import graph_for, new_run, save, state_of, subflow_graph, wait_of
+from engine.plan import plan_of
+from engine.records import Held, graph_for, new_run, save, state_of, subflow_graph, wait_of
 from engine.runtime import Runtime
 from engine.state import Outcome, RunState, StepRecord
 
@@ -107,43 +110,80 @@ def _drive_one(
         if not refusable:
             session.commit()
         return run.status
-    if not refusable:
-        session.commit()
+    # The claim commits with the run's first step rather than alone (a commit per drive saved); until
+    # then the database's lock on the updated row keeps other drivers off the run.
     state = state_of(run)
     graph = graph_for(session, runtime, run.version_id, run.flow_id)
-    pending: list[StepRecord] = []
-    committed = not refusable
+    held = Held(run, row)
     if row.kind != READY:
         early = resume(
             graph, state, row.kind, row.node_id or "", codec.decode(row.resume), runtime.clock.now()
         )
         if early is not None:
-            return _finish(session, runtime, state, early, [], worker_id, queue)
+            return _finish(session, runtime, state, early, [], worker_id, queue, held)
     env = StepEnv(runtime, session, _emitter(session, runtime, state, queue))
+    return _steps(session, runtime, graph, state, env, held, worker_id, refusable, queue)
+
+
+def _steps(
+    session: Session,
+    runtime: Runtime,
+    graph: FlowGraph,
+    state: RunState,
+    env: StepEnv,
+    held: Held,
+    worker_id: str,
+    refusable: bool,
+    queue: list[str],
+) -> str:
+    """Execute nodes until the run parks or ends, committing once per action rather than per step.
+
+    A transaction closes just before the next action runs, so a failing action's rollback takes only
+    its own writes: the steps before it (decisions and assignments only change memory) commit with
+    the action before them, or with the run's end. Step rows are still written for every node.
+    """
+    nodes = plan_of(graph).nodes
+    pending: list[StepRecord] = []  # steps executed but not yet written
+    acted = False  # an action ran since the last commit
+    committed = False  # by this drive: the claim, and with ``refusable`` the run itself
     while True:
+        if acted and isinstance(nodes[state.node or ""], ActionNode):
+            save(
+                session,
+                runtime,
+                state,
+                pending,
+                wait=None,
+                finished=None,
+                failure=None,
+                claimed_by=worker_id,
+                held=held,
+            )
+            if not _commit(session, state.id):
+                return "conflict"
+            committed, acted, pending = True, False, []
         outcome = execute(graph, state, env)
         if outcome.step is not None:
             outcome.step.seq = state.step_count
+            pending.append(outcome.step)
         is_action = outcome.step is not None and outcome.step.kind == "action"
         failed = outcome.step is not None and outcome.step.status in ("failed", "retrying")
         if is_action and failed:
-            if outcome.refused is not None and not committed:
+            if outcome.refused is not None and refusable and not committed:
                 session.rollback()
                 raise ServiceActionRefused(outcome.refused)
-            # The action's own writes go; the record of its failure stays.
+            # The action's own writes go; the steps before it are in memory and its failure is recorded.
             session.rollback()
-        steps = [*pending, outcome.step] if outcome.step is not None else pending
+            held.forget()
+            # The rollback took an uncommitted claim along: take it again before writing anything. (A
+            # refusable run is new, uncommitted and known to no one else: ``save`` writes it again.)
+            if not refusable and not committed and not claim(session, runtime, state.id, worker_id):
+                session.rollback()
+                return "claimed"
         if outcome.finished is not None or outcome.wait is not None:
-            return _finish(session, runtime, state, outcome, steps, worker_id, queue)
+            return _finish(session, runtime, state, outcome, pending, worker_id, queue, held)
         state.node = outcome.next_node
-        if not committed and not is_action:
-            pending = steps
-            continue
-        save(session, runtime, state, steps, wait=None, finished=None, failure=None, claimed_by=worker_id)
-        if not _commit(session, run_id):
-            return "conflict"
-        committed = True
-        pending = []
+        acted = acted or is_action
 
 
 def _commit(session: Session, run_id: str) -> bool:
@@ -165,6 +205,7 @@ def _finish(
     steps: list[StepRecord],
     worker_id: str,
     queue: list[str],
+    held: Held,
 ) -> str:
     wait = outcome.wait
     save(
@@ -176,6 +217,7 @@ def _finish(
         finished=outcome.finished,
         failure=outcome.failure,
         claimed_by=None,
+        held=held,
     )
     if wait is not None and wait.kind == "call":
         for child in wait.children:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from dsl.flowgraph import FlowGraph
 from engine import codec
+from engine.db import new_id
 from engine.models import FlowDefinition, FlowRun, FlowStep, FlowVersion, ProcessException, RunWait, Task
 from engine.models.flow import ACTIVE
 from engine.models.wait import READY
@@ -27,10 +29,14 @@ class FlowNotFound(LookupError):
 
 
 def graph_for(session: Session, runtime: Runtime, version_id: str, flow_id: str) -> FlowGraph:
-    version = session.get(FlowVersion, version_id)
-    if version is None:
-        raise FlowNotFound(version_id)
-    return runtime.graphs(version.id, version.source)[flow_id]
+    # A version's source never changes once runs are pinned to it, so a compiled one needs no read.
+    graphs = runtime.cached_graphs(version_id)
+    if graphs is None:
+        version = session.get(FlowVersion, version_id)
+        if version is None:
+            raise FlowNotFound(version_id)
+        graphs = runtime.graphs(version.id, version.source)
+    return graphs[flow_id]
 
 
 def active_version(session: Session, flow_id: str) -> FlowVersion | None:
@@ -95,7 +101,9 @@ def new_run(
         node=graph.start,
         variables=variables,
     )
+    # The id is made here rather than by an INSERT flushed now: the rows go with the caller's next flush.
     run = FlowRun(
+        id=new_id("run"),
         flow_id=graph.id,
         version_id=version.id,
         version_number=version.number,
@@ -108,7 +116,6 @@ def new_run(
         step_count=0,
     )
     session.add(run)
-    session.flush()
     now = runtime.clock.now()
     session.add(
         RunWait(
@@ -128,6 +135,34 @@ def wait_of(session: Session, run_id: str) -> RunWait | None:
     return session.scalars(select(RunWait).where(RunWait.run_id == run_id)).first()
 
 
+@dataclass
+class Held:
+    """A run's rows as the driving session holds them: read once per drive instead of once per save.
+
+    ``save`` keeps it current. After a rollback the driver calls :meth:`forget`: the rows may have been
+    inserted by the rolled-back transaction, so they are looked up again (and written again from
+    memory when they are gone).
+    """
+
+    run: FlowRun | None = None
+    wait: RunWait | None = None
+
+    def forget(self) -> None:
+        self.run = self.wait = None
+
+
+def _held_run(session: Session, held: Held, run_id: str) -> FlowRun | None:
+    if held.run is not None and held.run in session:
+        return held.run
+    return session.get(FlowRun, run_id)
+
+
+def _held_wait(session: Session, held: Held, run_id: str) -> RunWait | None:
+    if held.wait is not None and held.wait in session:
+        return held.wait
+    return wait_of(session, run_id)
+
+
 def save(
     session: Session,
     runtime: Runtime,
@@ -138,10 +173,12 @@ def save(
     finished: str | None,
     failure: Failure | None,
     claimed_by: str | None,
+    held: Held | None = None,
 ) -> FlowRun:
     """Write the run's state, its new steps, its next wait, and any failure, in the open transaction."""
     now = runtime.clock.now()
-    run = session.get(FlowRun, state.id)
+    held = held if held is not None else Held()
+    run = _held_run(session, held, state.id)
     if run is None:
         # Rolled back with a failed first action: the run is written again from memory.
         run = FlowRun(
@@ -158,8 +195,9 @@ def save(
     run.current_node = state.node
     run.step_count = state.step_count
     run.updated_at = now
-    for record in steps:
-        session.add(
+    held.run = run
+    session.add_all(
+        [
             FlowStep(
                 run_id=state.id,
                 seq=record.seq,
@@ -174,11 +212,14 @@ def save(
                 started_at=record.started_at,
                 finished_at=record.finished_at,
             )
-        )
-    row = wait_of(session, state.id)
+            for record in steps
+        ]
+    )
+    row = _held_wait(session, held, state.id)
     if finished is not None:
         run.status = finished
         run.error = failure.message if failure else None
+        held.wait = None
         if row is not None:
             session.delete(row)
         if failure is not None:
@@ -187,6 +228,7 @@ def save(
     if row is None:
         row = RunWait(run_id=state.id, subject_id=state.subject_id)
         session.add(row)
+    held.wait = row
     row.resume = None
     # Written even when it looks unchanged: an event may have set it since this session read the row,
     # and the new wait must not inherit the old wait's signal.

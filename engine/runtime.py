@@ -52,6 +52,11 @@ class Runtime:
             self._graphs[key] = compiled
         return compiled
 
+    def cached_graphs(self, key: str) -> dict[str, FlowGraph] | None:
+        """The flows already compiled under ``key``, if any (lets a caller skip reading the source)."""
+        with self._lock:
+            return self._graphs.get(key)
+
     def forget(self, key: str) -> None:
         with self._lock:
             self._graphs.pop(key, None)

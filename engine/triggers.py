@@ -56,28 +56,32 @@ def publish(
         )
     )
     touched: list[str] = []
-    flows = session.scalars(
-        select(FlowDefinition).where(
-            FlowDefinition.trigger_event == event_name, FlowDefinition.active_version.is_not(None)
+    # The triggered flows with their active versions in one query: publishing is on every write path.
+    versions = session.scalars(
+        select(FlowVersion)
+        .join(FlowDefinition, FlowDefinition.id == FlowVersion.flow_id)
+        .where(
+            FlowDefinition.trigger_event == event_name,
+            FlowDefinition.active_version.is_not(None),
+            FlowVersion.status == ACTIVE,
         )
     ).all()
-    for flow in flows:
-        version = session.scalars(
-            select(FlowVersion).where(FlowVersion.flow_id == flow.id, FlowVersion.status == ACTIVE)
-        ).first()
-        if version is None:
-            continue
-        graph = runtime.graphs(version.id, version.source)[flow.id]
+    started: set[str] = set()
+    for version in versions:
+        if version.flow_id in started:
+            continue  # one run per flow, whatever happens to be marked active
+        started.add(version.flow_id)
+        graph = runtime.graphs(version.id, version.source)[version.flow_id]
         if graph.trigger is not None and graph.trigger.when is not None:
             scope = Scope({"event": payload}, runtime.registry, session, subject_id, runtime.clock)
             try:
                 if not graph.trigger.when.evaluate(scope):
                     continue
             except ExpressionError as exc:
-                log.warning("trigger condition of %s failed on %s: %s", flow.id, event_name, exc)
+                log.warning("trigger condition of %s failed on %s: %s", version.flow_id, event_name, exc)
                 continue
         run = start_run(
-            session, runtime, version=version, flow_id=flow.id, subject_id=subject_id, event=payload
+            session, runtime, version=version, flow_id=version.flow_id, subject_id=subject_id, event=payload
         )
         touched.append(run.id)
     touched.extend(_wake(session, runtime, event_name, payload, subject_id))

@@ -1,0 +1,131 @@
+"""Steps share transactions by action: fewer commits, the same records and the same guarantees."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import event, func, select
+
+from engine.clock import ManualClock
+from engine.db import Database
+from engine.models import FlowRun, FlowStep, OutboxEvent, ProcessException, RunWait
+from engine.runtime import Runtime
+from engine.service import drive_runs
+from engine.triggers import publish
+from engine.worker import run_due_work
+from tests.unit.engine.catalog import Effects
+
+Install = Callable[[str], None]
+
+MIXED = """
+flow mixed "Mixed"
+  trigger on order_summary.created
+  set a = 1
+  if a > 0 -> go
+  done
+go:
+  do emit(event: "thing.happened", id: "t1")
+  set b = 2
+  do decline(text: "no")
+    on error -> handled
+  done
+handled:
+  set c = 3
+  done
+end
+"""
+
+RETRY_FIRST = """
+flow pay "Pay"
+  trigger on order_summary.created
+  set a = 1
+  do charge(amount: 5) retry 1 every 30s
+  set b = 2
+  done
+end
+"""
+
+
+def _start(db: Database, runtime: Runtime, subject: str) -> str:
+    with db.session_factory() as session:
+        [run_id] = publish(session, "order_summary.created", {"id": subject}, subject, runtime=runtime)
+        session.commit()
+    return run_id
+
+
+def _steps(db: Database, run_id: str) -> list[tuple[str, str]]:
+    with db.session_factory() as session:
+        steps = session.scalars(select(FlowStep).where(FlowStep.run_id == run_id).order_by(FlowStep.seq))
+        return [(s.node_id, s.status) for s in steps]
+
+
+def test_non_action_steps_commit_with_the_actions_and_every_step_is_recorded(
+    db: Database, runtime: Runtime, install: Install
+) -> None:
+    install(MIXED)
+    run_id = _start(db, runtime, "os_1")
+    commits: list[object] = []
+    count = commits.append
+    event.listen(db.engine, "commit", count)
+    try:
+        with db.session_factory() as session:
+            drive_runs(session, [run_id], runtime=runtime)
+    finally:
+        event.remove(db.engine, "commit", count)
+    assert _steps(db, run_id) == [
+        ("mixed.1", "completed"),
+        ("mixed.2", "completed"),
+        ("go", "completed"),
+        ("go.2", "completed"),
+        ("go.3", "failed"),
+        ("handled", "completed"),
+        ("handled.2", "completed"),
+    ]
+    # Seven steps, two transactions: the claim with the steps up to the emit and the one after it,
+    # then the declined action (its own writes rolled back) with the rest and the run's end.
+    assert len(commits) == 2
+    with db.session_factory() as session:
+        run = session.get(FlowRun, run_id)
+        assert run is not None and run.status == "completed"
+        variables = run.variables["vars"]
+        assert (variables["a"], variables["b"], variables["c"]) == (1, 2, 3)
+        assert variables["error"]["message"] == "no"
+        made = select(func.count()).select_from(OutboxEvent).where(OutboxEvent.name == "thing.happened")
+        assert session.scalar(made) == 1
+        assert session.scalar(select(func.count()).select_from(RunWait)) == 0
+
+
+def test_a_first_action_failing_keeps_the_steps_before_it_and_parks_unclaimed(
+    db: Database, runtime: Runtime, install: Install, effects: Effects, clock: ManualClock
+) -> None:
+    install(RETRY_FIRST)
+    effects.fail_first["charge"] = 1
+    run_id = _start(db, runtime, "os_1")
+    with db.session_factory() as session:
+        drive_runs(session, [run_id], runtime=runtime, worker_id="inline")
+    assert _steps(db, run_id) == [("pay.1", "completed"), ("pay.2", "retrying")]
+    with db.session_factory() as session:
+        [row] = session.scalars(select(RunWait)).all()
+        # The rollback of the failed action took the uncommitted claim along; the parked run is free.
+        assert (row.kind, row.claimed_by, row.node_id) == ("retry", None, "pay.2")
+    clock.advance(30)
+    assert run_due_work(db, clock, "w1", runtime=runtime) == 1
+    assert _steps(db, run_id)[2:] == [("pay.2", "completed"), ("pay.3", "completed"), ("pay.4", "completed")]
+    assert list(effects.effects.values()) == [1]
+    with db.session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(ProcessException)) == 0
+
+
+def test_a_run_claimed_by_a_live_driver_is_left_alone(
+    db: Database, runtime: Runtime, install: Install, effects: Effects
+) -> None:
+    install(RETRY_FIRST)
+    run_id = _start(db, runtime, "os_1")
+    with db.session_factory() as session:
+        row = session.scalars(select(RunWait).where(RunWait.run_id == run_id)).one()
+        row.claimed_by, row.claimed_until = "other", runtime.clock.now().replace(year=2100)
+        session.commit()
+        [result] = drive_runs(session, [run_id], runtime=runtime, worker_id="inline")
+    assert result.status == "claimed"
+    assert _steps(db, run_id) == []
+    assert effects.calls["charge"] == 0
