@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from orders.actions import register_builtin_actions
 from sqlalchemy.orm import Session
 
 import starter_flows
@@ -19,6 +18,7 @@ from engine.runtime import Runtime, set_default_runtime
 from engine.service import drive_runs
 from engine.triggers import publish
 from migrations.runner import upgrade
+from orders.actions import register_builtin_actions
 from orders.events import DomainEvent
 
 STARTER_FLOWS_DIR = Path(starter_flows.__file__).resolve().parent

@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from orders.intake import OrderInput
 from sqlalchemy import select
 
 from api.keys import Role, create_key
@@ -13,6 +12,7 @@ from api.ordering import place_order, ship_fulfillment_order
 from engine.db import Database
 from engine.runtime import Runtime
 from orders import setup
+from orders.intake import OrderInput
 from orders.models import FulfillmentOrder, OrderSummary
 
 LOCATIONS = [

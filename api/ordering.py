@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from orders.intake import OrderInput, capture_order
 from sqlalchemy.orm import Session
 
 from api.bootstrap import commit_and_drive, publish_events
 from engine.db import Database
 from engine.runtime import Runtime
 from orders import fulfillment
+from orders.intake import OrderInput, capture_order
 
 
 def place_order(database: Database, runtime: Runtime, data: OrderInput) -> str:

@@ -7,7 +7,6 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from orders.intake import OrderInput
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -20,6 +19,7 @@ from api.summaries import load_summary, summary_json
 from engine.db import Database
 from engine.runtime import Runtime
 from orders.errors import Conflict, ValidationFailed
+from orders.intake import OrderInput
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
 
