@@ -95,12 +95,21 @@ def create_fulfillment_orders(
             if quantity <= 0:
                 raise QuantityError(f"item {item_id}: a fulfillment quantity must be > 0")
             lines[item_id] = lines.get(item_id, 0) + quantity
+    # Everything read before anything is added: one flush at the end instead of one per read.
+    wanted = [key for key, lines in groups.items() if lines]
+    locations: dict[str, Location] = {}
+    methods: dict[str, DeliveryMethod] = {}
+    for location_code, method_code in wanted:
+        if location_code not in locations:
+            locations[location_code] = _by_code(session, Location, location_code)
+        if method_code not in methods:
+            methods[method_code] = _by_code(session, DeliveryMethod, method_code)
+    free = _free_reservations(session, {item_id for key in wanted for item_id in groups[key]})
     created: list[FulfillmentOrder] = []
-    for (location_code, method_code), lines in groups.items():
-        if not lines:
-            continue
-        location: Location = _by_code(session, Location, location_code)
-        method: DeliveryMethod = _by_code(session, DeliveryMethod, method_code)
+    for location_code, method_code in wanted:
+        lines = groups[(location_code, method_code)]
+        location = locations[location_code]
+        method = methods[method_code]
         fo = FulfillmentOrder(
             summary=summary,
             order_summary_id=summary.id,
@@ -123,7 +132,7 @@ def create_fulfillment_orders(
                     quantity=quantity,
                 )
             )
-            _claim_reservations(session, fo, items[item_id], location, quantity)
+            _claim_reservations(session, fo, items[item_id], location, quantity, free)
         created.append(fo)
     if not charge and created:
         _record_reshipment(session, summary, created, reason)
@@ -207,24 +216,46 @@ def _release_fo_reservations(session: Session, fo: FulfillmentOrder, item: Order
         left -= m
 
 
+def _free_reservations(session: Session, item_ids: set[str]) -> list[Reservation]:
+    """The active reservations of these items on no fulfillment order yet, oldest first."""
+    if not item_ids:
+        return []
+    return list(
+        session.execute(
+            select(Reservation)
+            .where(
+                Reservation.order_item_summary_id.in_(sorted(item_ids)),
+                Reservation.status == ReservationStatus.ACTIVE,
+                Reservation.fulfillment_order_id.is_(None),
+            )
+            .order_by(Reservation.created_at)
+        ).scalars()
+    )
+
+
 def _claim_reservations(
-    session: Session, fo: FulfillmentOrder, item: OrderItemSummary, location: Location, quantity: int
+    session: Session,
+    fo: FulfillmentOrder,
+    item: OrderItemSummary,
+    location: Location,
+    quantity: int,
+    free: list[Reservation],
 ) -> None:
-    """Point ``quantity`` reserved units of ``item`` at ``location`` to ``fo``, splitting a reservation."""
-    free = session.execute(
-        select(Reservation)
-        .where(
-            Reservation.order_item_summary_id == item.id,
-            Reservation.location_id == location.id,
-            Reservation.status == ReservationStatus.ACTIVE,
-            Reservation.fulfillment_order_id.is_(None),
-        )
-        .order_by(Reservation.created_at)
-    ).scalars()
+    """Point ``quantity`` reserved units of ``item`` at ``location`` to ``fo``, splitting a reservation.
+
+    ``free`` is what ``_free_reservations`` read before this call's fulfillment orders were added; a
+    reservation claimed since (here, unflushed) is skipped.
+    """
     needed = quantity
     for reservation in free:
         if needed == 0:
             break
+        if (
+            reservation.order_item_summary_id != item.id
+            or reservation.location_id != location.id
+            or reservation.fulfillment_order is not None
+        ):
+            continue
         if reservation.quantity <= needed:
             reservation.fulfillment_order = fo
             needed -= reservation.quantity
@@ -299,17 +330,24 @@ def ship(
     fo = _load_fo(session, fo_id)
     if not fo.is_open:
         raise Conflict(f"fulfillment order {fo.id} is {fo.status.value}: only open ones can ship")
-    for line in fo.lines:
+    # Read before writing, so the reads flush nothing: the summary's items (which the lines' items and
+    # the status need), the lines and the reservations. The stock UPDATEs go first (as in routing), so
+    # everything the ORM changes goes out in the one flush below.
+    fo.summary.items  # noqa: B018
+    lines = fo.lines
+    reservations = _reservations(session, fo)
+    for reservation in reservations:
+        k = reservation.quantity
+        _adjust_level(session, reservation.location_id, reservation.sku, on_hand=-k, reserved=-k)
+    for line in lines:
         if line.quantity == 0:
             continue
         if fo.charge:
             line.item.fulfill(line.quantity)
         else:
             line.item.fulfill_reship(line.quantity)
-    for reservation in _reservations(session, fo):
-        k = reservation.quantity
-        _adjust_level(session, reservation.location_id, reservation.sku, on_hand=-k, reserved=-k)
-        reservation.consume(k)
+    for reservation in reservations:
+        reservation.consume(reservation.quantity)
     fo.mark_fulfilled(carrier, tracking_number, now)
     refresh_status(fo.summary)
     session.flush()

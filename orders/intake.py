@@ -15,6 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from orders import money
 from orders.columns import check_storable
@@ -363,7 +364,7 @@ def capture_order(
     session.add(summary)
     # A new summary has none of these; saying so now spares a query each when the view reads them.
     for empty in ("fulfillment_orders", "invoices", "credit_memos", "return_orders", "authorizations"):
-        getattr(summary, empty)
+        set_committed_value(summary, empty, [])
     try:
         session.flush()
     except IntegrityError as exc:

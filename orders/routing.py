@@ -97,7 +97,7 @@ def _demands(
     return demands
 
 
-def _stock(session: Session, skus: set[str]) -> dict[str, dict[str, _Stock]]:
+def _stock(session: Session, skus: set[str], locations: dict[str, Location]) -> dict[str, dict[str, _Stock]]:
     """Fresh availability by SKU and location id (read past the session's cache)."""
     rows = session.execute(
         select(
@@ -109,11 +109,13 @@ def _stock(session: Session, skus: set[str]) -> dict[str, dict[str, _Stock]]:
             InventoryLevel.safety_stock,
         ).where(InventoryLevel.sku.in_(skus))
     ).all()
-    locations = {loc.id: loc for loc in session.execute(select(Location)).scalars()}
     stock: dict[str, dict[str, _Stock]] = {}
     for level_id, sku, location_id, on_hand, reserved, safety in rows:
         available = max(on_hand - reserved - safety, 0)
-        stock.setdefault(sku, {})[location_id] = _Stock(level_id, locations[location_id], available)
+        location = locations.get(location_id) or session.get(Location, location_id)
+        assert location is not None  # a level's location_id is a foreign key
+        locations[location_id] = location
+        stock.setdefault(sku, {})[location_id] = _Stock(level_id, location, available)
     return stock
 
 
@@ -278,19 +280,18 @@ def route_order(
     demands = _demands(session, summary, lines, is_reship)
     if not demands:
         return RoutingResult()
-    ship_from = sorted(
-        session.execute(select(Location).where(Location.ships.is_(True))).scalars(), key=_loc_key
-    )
+    locations = {loc.id: loc for loc in session.execute(select(Location)).scalars()}
+    ship_from = sorted((loc for loc in locations.values() if loc.ships), key=_loc_key)
     skus = {d.item.sku for d in demands}
     for _attempt in range(RACE_RETRIES):
-        plan, unallocated = _plan(demands, _stock(session, skus), strategy, ship_from)
+        plan, unallocated = _plan(demands, _stock(session, skus, locations), strategy, ship_from)
         if unallocated:
             return RoutingResult(unallocated_quantity=unallocated)
         if _reserve(session, plan):
             break
     else:
         # Others kept taking the stock we planned on; what is left is not enough for this order.
-        plan, unallocated = _plan(demands, _stock(session, skus), strategy, ship_from)
+        plan, unallocated = _plan(demands, _stock(session, skus, locations), strategy, ship_from)
         return RoutingResult(unallocated_quantity=max(unallocated, 1))
 
     result = RoutingResult()

@@ -27,11 +27,27 @@ class Record(Base):
         # code can link records and check buckets before anything touches the database.
         kwargs.setdefault("id", new_id(self.id_prefix))
         kwargs.setdefault("created_at", utcnow())
-        for attr in inspect(type(self)).column_attrs:
-            default = attr.columns[0].default
-            if attr.key not in kwargs and default is not None and default.is_scalar:
-                kwargs[attr.key] = default.arg
+        for key, value in _scalar_defaults(type(self)):
+            if key not in kwargs:
+                kwargs[key] = value
         super().__init__(**kwargs)
+
+
+_DEFAULTS: dict[type[Record], tuple[tuple[str, Any], ...]] = {}
+
+
+def _scalar_defaults(cls: type[Record]) -> tuple[tuple[str, Any], ...]:
+    """The columns of ``cls`` with a scalar default and that default, read from the mapper once."""
+    found = _DEFAULTS.get(cls)
+    if found is None:
+        pairs: list[tuple[str, Any]] = []
+        for attr in inspect(cls).column_attrs:
+            default = attr.columns[0].default
+            if default is not None and default.is_scalar:
+                pairs.append((attr.key, default.arg))
+        found = tuple(pairs)
+        _DEFAULTS[cls] = found
+    return found
 
 
 class Immutable:
