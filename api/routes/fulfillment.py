@@ -8,12 +8,11 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from api.bootstrap import commit_and_drive, publish_events
 from api.deps import SessionDep, require_roles
 from api.keys import Role
+from api.ordering import ship_fulfillment_order
 from api.problems import Problem
 from engine.runtime import Runtime
-from orders import fulfillment
 from orders.errors import Conflict, NotFound
 from orders.models import FulfillmentOrder, Location
 from orders.views import fulfillment_order_view
@@ -50,20 +49,14 @@ def list_fulfillment_orders(
 def ship(fo_id: str, body: ShipIn, request: Request, session: SessionDep) -> dict[str, Any]:
     runtime: Runtime = request.app.state.runtime
     try:
-        fo, events = fulfillment.ship(
-            session,
-            fo_id,
-            carrier=body.carrier,
-            tracking_number=body.tracking_number,
-            now=runtime.clock.now(),
+        ship_fulfillment_order(
+            session, runtime, fo_id, carrier=body.carrier, tracking_number=body.tracking_number
         )
     except NotFound as exc:
         raise Problem(404, "Not found", str(exc)) from exc
     except Conflict as exc:
         raise Problem(409, "Cannot ship", str(exc)) from exc
-    run_ids = publish_events(session, runtime, events)
-    commit_and_drive(session, runtime, run_ids)
-    refreshed = session.get(FulfillmentOrder, fo.id)
+    refreshed = session.get(FulfillmentOrder, fo_id)
     assert refreshed is not None
     session.refresh(refreshed)
     return fulfillment_order_view(refreshed)
