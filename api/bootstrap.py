@@ -54,7 +54,8 @@ def publish_events(session: Session, runtime: Runtime, events: Iterable[DomainEv
 
 
 def commit_and_drive(session: Session, runtime: Runtime, run_ids: list[str]) -> None:
-    """Commits the change with its events, then drives the runs they started until each parks or ends."""
-    session.commit()
+    """Drives the runs the change's events started until each parks or ends, and commits the change:
+    with the runs' first steps, or (no run, or none of its own) alone."""
     if run_ids:
         drive_runs(session, run_ids, runtime=runtime)
+    session.commit()

@@ -1,10 +1,18 @@
 """The durable driver: runs flows step by step, every step recorded and committed with its effects.
 
-An action's transaction holds the action's own writes, its step row, the rows of the decisions and
-assignments next to it (they change nothing but the run's state), the run's new state and the run's
-next wait row. When an action fails, its writes are rolled back and the failure is written in their
-place. Every unfinished run has exactly one ``RunWait`` row; a driver works on a run only while it
-holds the claim on that row, so a crashed driver's runs are picked up when its lease runs out.
+Transactions. A run started by a change (an order captured, a fulfillment order shipped) is driven in
+that change's own transaction, so the change, the run and its first steps commit together. The driver
+commits
+- before an action that calls outside the database (``ActionDef.external``: payment gateways,
+  plugins), so no call goes out for a run, or a change, that a crash could still undo; the call's
+  idempotency key is then durable, and a replay after a crash repeats the same call, and
+- when the run parks (an event, a timer, a retry, a task, subflows) or ends.
+Every other action runs in a savepoint: when it fails, only its own writes are rolled back and the
+failure is written in their place. Every step gets its step row.
+
+Every unfinished run has exactly one ``RunWait`` row; a driver works on a run only while it holds the
+claim on that row, so a crashed driver's runs are picked up when its lease runs out. A run inserted by
+the very transaction driving it needs no claim: nobody else can see it before the commit.
 """
 
 from __future__ import annotations
@@ -12,23 +20,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm.attributes import instance_dict
 from sqlalchemy.orm.exc import StaleDataError
 
 from dsl.flowgraph import ActionNode, FlowGraph
-from engine import codec
+from engine import codec, store
 from engine.interpreter import StepEnv, child_result, execute, resume
-from engine.models import FlowRun, FlowVersion, RunWait
+from engine.models import FlowRun, RunWait
 from engine.models.run import FINISHED
-from engine.models.wait import READY
+from engine.models.wait import CALL, READY
 from engine.plan import plan_of
-from engine.records import Held, graph_for, new_run, save, state_of, subflow_graph, wait_of
+from engine.records import graph_for, save, subflow_graph
 from engine.runtime import Runtime
 from engine.state import Outcome, RunState, StepRecord
+from engine.store import RunConflict, RunRow, WaitRow
 
 log = logging.getLogger(__name__)
 
@@ -44,200 +52,231 @@ class DriveResult:
     driven: list[str] = field(default_factory=list)
 
 
-def claim(session: Session, runtime: Runtime, run_id: str, worker_id: str) -> bool:
-    """Take the run's wait row for ``worker_id`` unless another live claim holds it."""
-    now = runtime.clock.now()
-    result = session.execute(
-        update(RunWait)
-        .where(
-            RunWait.run_id == run_id,
-            or_(RunWait.claimed_by.is_(None), RunWait.claimed_by == worker_id, RunWait.claimed_until < now),
-        )
-        .values(claimed_by=worker_id, claimed_until=now + timedelta(seconds=runtime.lease_s))
-        .execution_options(synchronize_session=False)
-    )
-    return bool(getattr(result, "rowcount", 0))
-
-
-def release(session: Session, run_id: str, worker_id: str) -> None:
-    session.execute(
-        update(RunWait)
-        .where(RunWait.run_id == run_id, RunWait.claimed_by == worker_id)
-        .values(claimed_by=None, claimed_until=None)
-        .execution_options(synchronize_session=False)
-    )
-
-
 def drive(
     session: Session, runtime: Runtime, run_ids: list[str], *, worker_id: str, refusable: bool = False
 ) -> list[DriveResult]:
     """Drive each run (and the runs it starts or wakes) until it parks or ends; commits as it goes.
 
-    With ``refusable`` the first run commits nothing until its first action succeeded; if that
-    action refuses, everything is rolled back and :class:`ServiceActionRefused` raised.
+    The session may hold the uncommitted change that started the runs: it commits with them. With
+    ``refusable`` the first run commits nothing until its first action succeeded; if that action
+    refuses, everything is rolled back and :class:`ServiceActionRefused` raised.
     """
     queue = list(run_ids)
     results: list[DriveResult] = []
     first = True
-    while queue:
-        run_id = queue.pop(0)
-        status = _drive_one(session, runtime, run_id, worker_id, refusable and first, queue)
-        first = False
-        results.append(DriveResult(run_id, status))
+    driven: set[str] = set()
+    try:
+        while queue:
+            run_id = queue.pop(0)
+            driven.add(run_id)
+            status = _drive_one(session, runtime, run_id, worker_id, refusable and first, queue)
+            first = False
+            results.append(DriveResult(run_id, status))
+    finally:
+        _expire_driven(session, driven)
     return results
 
 
-def _due(row: RunWait, runtime: Runtime) -> bool:
-    if row.kind == READY:
+def _expire_driven(session: Session, run_ids: set[str]) -> None:
+    """ORM copies of the runs and wait rows written past the ORM are read again when next used."""
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, FlowRun | RunWait):
+            loaded = instance_dict(obj)
+            if loaded.get("id") in run_ids or loaded.get("run_id") in run_ids:
+                session.expire(obj)
+
+
+def _due(wait: WaitRow, runtime: Runtime) -> bool:
+    if wait.kind == READY:
         return True
-    return row.due_at is not None and row.due_at <= runtime.clock.now()
+    return wait.due_at is not None and wait.due_at <= runtime.clock.now()
 
 
 def _drive_one(
     session: Session, runtime: Runtime, run_id: str, worker_id: str, refusable: bool, queue: list[str]
 ) -> str:
-    run = session.get(FlowRun, run_id)
-    if run is None:
-        return "missing"
-    if run.status in FINISHED:
-        return run.status
-    if not claim(session, runtime, run_id, worker_id):
-        session.rollback()
-        return "claimed"
-    row = wait_of(session, run_id)
-    if row is None or not _due(row, runtime):
-        release(session, run_id, worker_id)
+    row = store.take_fresh(session, run_id)
+    if row is None:
+        # Not this transaction's own run: the change that woke it commits first, so a conflict over
+        # the run (another driver's) can never take that change down with it.
         if not refusable:
             session.commit()
-        return run.status
-    # The claim commits with the run's first step rather than alone (a commit per drive saved); until
-    # then the database's lock on the updated row keeps other drivers off the run.
-    state = state_of(run)
-    graph = graph_for(session, runtime, run.version_id, run.flow_id)
-    held = Held(run, row)
-    if row.kind != READY:
+        if not store.claim(session, run_id, worker_id, runtime.clock.now(), runtime.lease_s):
+            found = store.load_run(session, run_id)
+            if found is None:
+                return "missing"
+            return found.state.status if found.state.status in FINISHED else "claimed"
+        row = store.load_run(session, run_id)
+        if row is None:
+            return "missing"
+    state = row.state
+    if state.status in FINISHED:
+        return state.status
+    wait = row.wait
+    if wait is None or not _due(wait, runtime):
+        store.release(session, run_id, worker_id)
+        if not refusable:
+            session.commit()
+        return state.status
+    assert state.version_id is not None
+    graph = graph_for(session, runtime, state.version_id, state.flow_id)
+    if wait.kind != READY:
         early = resume(
-            graph, state, row.kind, row.node_id or "", codec.decode(row.resume), runtime.clock.now()
+            graph, state, wait.kind, wait.node_id or "", codec.decode(wait.resume), runtime.clock.now()
         )
         if early is not None:
-            return _finish(session, runtime, state, early, [], worker_id, queue, held)
+            return _finish(session, runtime, row, early, [], queue)
     env = StepEnv(runtime, session, _emitter(session, runtime, state, queue))
-    return _steps(session, runtime, graph, state, env, held, worker_id, refusable, queue)
+    return _steps(session, runtime, graph, row, env, worker_id, refusable, queue)
 
 
 def _steps(
     session: Session,
     runtime: Runtime,
     graph: FlowGraph,
-    state: RunState,
+    row: RunRow,
     env: StepEnv,
-    held: Held,
     worker_id: str,
     refusable: bool,
     queue: list[str],
 ) -> str:
-    """Execute nodes until the run parks or ends, committing once per action rather than per step.
+    """Execute nodes until the run parks or ends, committing only before external actions and at the end.
 
-    A transaction closes just before the next action runs, so a failing action's rollback takes only
-    its own writes: the steps before it (decisions and assignments only change memory) commit with
-    the action before them, or with the run's end. Step rows are still written for every node.
+    Decisions, assignments and jumps change only the run's state in memory; their step rows are
+    written with the next commit.
     """
+    state = row.state
     nodes = plan_of(graph).nodes
+    registry = runtime.registry
     pending: list[StepRecord] = []  # steps executed but not yet written
-    acted = False  # an action ran since the last commit
-    committed = False  # by this drive: the claim, and with ``refusable`` the run itself
+    # The transaction may hold work a failing action must not take down: the change that started the
+    # run, the run itself, this driver's claim, the actions before.
+    holds_work = True
+    committed = False  # by this drive
     while True:
-        if acted and isinstance(nodes[state.node or ""], ActionNode):
-            save(
-                session,
-                runtime,
-                state,
-                pending,
-                wait=None,
-                finished=None,
-                failure=None,
-                claimed_by=worker_id,
-                held=held,
-            )
-            if not _commit(session, state.id):
-                return "conflict"
-            committed, acted, pending = True, False, []
+        node = nodes[state.node or ""]
+        savepoint: SessionTransaction | None = None
+        if isinstance(node, ActionNode):
+            definition = registry.get(node.action)
+            external = definition is not None and definition.external
+            # A service run that refuses must leave nothing behind: it commits nothing before its
+            # first action, external or not.
+            if external and holds_work and not (refusable and not committed):
+                if not _save_and_commit(session, runtime, row, pending, Outcome(None), claimed_by=worker_id):
+                    return "conflict"
+                committed, holds_work, pending = True, False, []
+            if holds_work:
+                savepoint = session.begin_nested()
         outcome = execute(graph, state, env)
         if outcome.step is not None:
             outcome.step.seq = state.step_count
             pending.append(outcome.step)
-        is_action = outcome.step is not None and outcome.step.kind == "action"
-        failed = outcome.step is not None and outcome.step.status in ("failed", "retrying")
-        if is_action and failed:
+        failed = (
+            outcome.step is not None
+            and outcome.step.kind == "action"
+            and outcome.step.status in ("failed", "retrying")
+        )
+        if failed:
             if outcome.refused is not None and refusable and not committed:
                 session.rollback()
                 raise ServiceActionRefused(outcome.refused)
-            # The action's own writes go; the steps before it are in memory and its failure is recorded.
-            session.rollback()
-            held.forget()
-            # The rollback took an uncommitted claim along: take it again before writing anything. (A
-            # refusable run is new, uncommitted and known to no one else: ``save`` writes it again.)
-            if not refusable and not committed and not claim(session, runtime, state.id, worker_id):
+            # The action's own writes go; its failure is recorded with the steps before it.
+            if savepoint is not None:
+                savepoint.rollback()
+            else:
+                # The transaction began with this action (right after a commit): it held nothing else.
                 session.rollback()
-                return "claimed"
+        elif isinstance(node, ActionNode):
+            if savepoint is not None:
+                savepoint.commit()
+                holds_work = True
+            else:
+                holds_work = _holds_writes(session)
         if outcome.finished is not None or outcome.wait is not None:
-            return _finish(session, runtime, state, outcome, pending, worker_id, queue, held)
+            return _finish(session, runtime, row, outcome, pending, queue)
         state.node = outcome.next_node
-        acted = acted or is_action
 
 
-def _commit(session: Session, run_id: str) -> bool:
+def _holds_writes(session: Session) -> bool:
+    """Whether the open transaction wrote anything (on SQLite a savepoint must not start one: its
+    release would commit it)."""
+    if session.new or session.dirty or session.deleted:
+        return True
+    if session.get_bind().dialect.name != "sqlite":
+        return session.in_transaction()
+    raw = session.connection().connection.dbapi_connection
+    return bool(getattr(raw, "in_transaction", True))
+
+
+def _save_and_commit(
+    session: Session,
+    runtime: Runtime,
+    row: RunRow,
+    steps: list[StepRecord],
+    outcome: Outcome,
+    *,
+    claimed_by: str | None,
+) -> bool:
+    """Write the run (READY for ``claimed_by`` unless ``outcome`` parks or ends it) and commit.
+
+    False when another driver or writer got there first: this drive's steps are dropped, the run is
+    driven again when its claim runs out. When the transaction also held the change that started
+    the run, that failure is the caller's, and raised.
+    """
     try:
+        save(
+            session,
+            runtime,
+            row,
+            steps,
+            wait=outcome.wait,
+            finished=outcome.finished,
+            failure=outcome.failure,
+            claimed_by=claimed_by,
+        )
         session.commit()
-    except StaleDataError:
-        # Another driver moved this run on meanwhile (its claim had lapsed); its step counts, ours not.
+    except (RunConflict, StaleDataError):
         session.rollback()
-        log.warning("run %s was moved on by another driver; this step is dropped", run_id)
+        if row.shared:
+            raise
+        log.warning("run %s was moved on by another writer; this drive's steps are dropped", row.state.id)
         return False
+    row.shared = False
     return True
 
 
 def _finish(
     session: Session,
     runtime: Runtime,
-    state: RunState,
+    row: RunRow,
     outcome: Outcome,
     steps: list[StepRecord],
-    worker_id: str,
     queue: list[str],
-    held: Held,
 ) -> str:
+    """Park or end the run: its rows, the subflows it calls, its parent told, then the commit."""
+    state = row.state
     wait = outcome.wait
-    save(
-        session,
-        runtime,
-        state,
-        steps,
-        wait=wait,
-        finished=outcome.finished,
-        failure=outcome.failure,
-        claimed_by=None,
-        held=held,
-    )
-    if wait is not None and wait.kind == "call":
+    if wait is not None and wait.kind == CALL:
         for child in wait.children:
-            version_id, child_graph = subflow_graph(session, runtime, state.version_id or "", child.flow_id)
-            version = session.get(FlowVersion, version_id)
-            assert version is not None
-            run = new_run(
+            version, child_graph = subflow_graph(session, runtime, state.version_id or "", child.flow_id)
+            started = store.insert_run(
                 session,
-                runtime,
-                version=version,
-                graph=child_graph,
+                now=runtime.clock.now(),
+                lease_s=runtime.lease_s,
+                version_id=version.id,
+                version_number=version.number,
+                flow_id=child_graph.id,
+                start_node=child_graph.start,
                 subject_id=state.subject_id,
-                inputs=child.inputs,
+                variables={"input": dict(child.inputs)},
                 parent_run_id=state.id,
                 parent_index=child.index,
             )
-            queue.append(run.id)
+            queue.append(started.state.id)
     if outcome.finished is not None and state.parent_run_id is not None:
+        # Before the run's own row is saved: its conflict must roll the parent's signal back too.
         _notify_parent(session, runtime, state, outcome, queue)
-    if not _commit(session, state.id):
+    if not _save_and_commit(session, runtime, row, steps, outcome, claimed_by=None):
         return "conflict"
     return outcome.finished or "waiting"
 
@@ -246,26 +285,28 @@ def _notify_parent(
     session: Session, runtime: Runtime, state: RunState, outcome: Outcome, queue: list[str]
 ) -> None:
     assert state.parent_run_id is not None
-    row = wait_of(session, state.parent_run_id)
-    if row is None or row.kind != "call":
+    parent = store.load_run(session, state.parent_run_id)
+    if parent is None or parent.wait is None or parent.wait.kind != CALL:
         return
     now = runtime.clock.now()
     if outcome.finished == "failed":
         message = outcome.failure.message if outcome.failure else "failed"
-        row.resume = {"via": "children", "failed": True, "message": message}
-        row.due_at = now
+        store.signal_wait(
+            session, parent.wait.id, {"via": "children", "failed": True, "message": message}, now
+        )
         queue.append(state.parent_run_id)
         return
-    row.pending_children = max(row.pending_children - 1, 0)
-    if row.pending_children > 0:
+    if store.count_down_children(session, parent.wait.id) > 0:
         return
-    session.flush()
-    children = session.scalars(
-        select(FlowRun).where(FlowRun.parent_run_id == state.parent_run_id).order_by(FlowRun.parent_index)
-    ).all()
-    results = [child_result(state if child.id == state.id else state_of(child)) for child in children]
-    row.resume = codec.encode({"via": "children", "results": results})
-    row.due_at = now
+    results = []
+    for child_id, variables in store.child_variables(session, state.parent_run_id):
+        if child_id == state.id:
+            results.append(child_result(state))
+            continue
+        child = RunState(id=child_id, flow_id="", version_number=0, subject_id=None, node=None)
+        child.load_variables(variables)
+        results.append(child_result(child))
+    store.signal_wait(session, parent.wait.id, codec.encode({"via": "children", "results": results}), now)
     queue.append(state.parent_run_id)
 
 
@@ -282,21 +323,28 @@ def start_run(
     session: Session,
     runtime: Runtime,
     *,
-    version: FlowVersion,
-    flow_id: str,
+    version_id: str,
+    version_number: int,
+    graph: FlowGraph,
     subject_id: str | None,
     inputs: dict[str, Any] | None = None,
     event: dict[str, Any] | None = None,
     claimed_by: str | None = None,
-) -> FlowRun:
-    graph = runtime.graphs(version.id, version.source)[flow_id]
-    return new_run(
+) -> str:
+    """A new run of ``graph`` at its start, ready to drive; returns its id."""
+    variables: dict[str, Any] = {"input": dict(inputs or {})}
+    if event is not None:
+        variables["event"] = event
+    row = store.insert_run(
         session,
-        runtime,
-        version=version,
-        graph=graph,
+        now=runtime.clock.now(),
+        lease_s=runtime.lease_s,
+        version_id=version_id,
+        version_number=version_number,
+        flow_id=graph.id,
+        start_node=graph.start,
         subject_id=subject_id,
-        inputs=inputs,
-        event=event,
+        variables=variables,
         claimed_by=claimed_by,
     )
+    return row.state.id

@@ -122,6 +122,9 @@ class ActionDef:
     plugin: bool = False
     # The output is a domain record of this kind (its ``id`` field names it), read live when bound.
     record_kind: str | None = None
+    # The action talks to a system outside the database (a payment gateway, a web service): the driver
+    # commits what led up to it first, so no call goes out for a run that a crash could still undo.
+    external: bool = False
 
 
 @dataclass(frozen=True)
@@ -190,9 +193,14 @@ class ActionRegistry:
         description: str = "",
         plugin: bool = False,
         record_kind: str | None = None,
+        external: bool | None = None,
         replace: bool = False,
     ) -> ActionDef:
-        """Register ``func`` as action ``name``; models default to the function's annotations."""
+        """Register ``func`` as action ``name``; models default to the function's annotations.
+
+        ``external`` says the action calls outside the database; plugins are taken to unless they say
+        ``external=False``.
+        """
         if not name or any(not part.isidentifier() for part in name.split(".")):
             raise ValueError(f"invalid action name {name!r}")
         if plugin and "." not in name:
@@ -217,6 +225,7 @@ class ActionRegistry:
             description=description or (func.__doc__ or "").strip().split("\n")[0],
             plugin=plugin,
             record_kind=record_kind,
+            external=plugin if external is None else external,
         )
         self.actions[name] = definition
         return definition
@@ -229,6 +238,7 @@ class ActionRegistry:
         timeout_s: float | None = None,
         description: str = "",
         record_kind: str | None = None,
+        external: bool | None = None,
     ) -> Callable[[F], F]:
         """Decorator form of :meth:`register`."""
 
@@ -240,6 +250,7 @@ class ActionRegistry:
                 timeout_s=timeout_s,
                 description=description,
                 record_kind=record_kind,
+                external=external,
             )
             return func
 
@@ -306,9 +317,17 @@ class PluginRegistrar:
         category: str | None = None,
         timeout_s: float | None = None,
         description: str = "",
+        external: bool | None = None,
     ) -> Callable[[F], F]:
         def decorate(func: F) -> F:
-            self.register(name, func, category=category, timeout_s=timeout_s, description=description)
+            self.register(
+                name,
+                func,
+                category=category,
+                timeout_s=timeout_s,
+                description=description,
+                external=external,
+            )
             return func
 
         return decorate

@@ -21,7 +21,7 @@ class EngineError(ValueError):
 def drive_runs(
     session: Session, run_ids: list[str], *, runtime: Runtime | None = None, worker_id: str | None = None
 ) -> list[DriveResult]:
-    """Drive runs just started or woken (by ``publish``) now, after the caller committed."""
+    """Drive runs just started or woken (by ``publish``) now; the caller's change commits with the first."""
     runtime = runtime or default_runtime()
     return drive(session, runtime, list(run_ids), worker_id=worker_id or f"inline:{codec.new_token()}")
 
@@ -67,7 +67,7 @@ def retry_exception(
         raise LookupError(exception_id)
     if exception.status not in ACTIVE_STATUSES:
         raise EngineError(f"the exception is {exception.status}")
-    run = session.get(FlowRun, exception.run_id) if exception.run_id else None
+    run = session.get(FlowRun, exception.run_id, populate_existing=True) if exception.run_id else None
     if run is None or exception.retry_node is None or run.status != "failed":
         raise EngineError("there is no failed step to retry")
     state = state_of(run)

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
-from engine import codec
+from engine import codec, store
 from engine.db import Database
 from engine.flows import get_version
 from engine.inputs import validate_inputs
@@ -72,6 +72,8 @@ def simulate(
             changes.extend(_describe(o, "delete") for o in sess.deleted)
 
         event.listen(session, "before_flush", capture)
+        # The engine writes run and outbox rows past the ORM; it tells of them here.
+        session.info[store.DESCRIBE_KEY] = lambda change: changes.append(codec.jsonable(change))
 
         def emit(name: str, payload: Mapping[str, Any]) -> None:
             from engine.triggers import publish

@@ -3,8 +3,8 @@ service flows.
 
 Both functions work inside the caller's transaction and only *create* or *wake* runs (a READY or due
 wait row): they commit with the caller's change, so an event is never lost and never half-applied.
-After committing, the caller drives the runs they return (``engine.service.drive_runs``) or leaves
-them to the worker.
+The caller drives the runs they return in that same transaction (``engine.service.drive_runs``,
+which commits) or commits and leaves them to the worker.
 """
 
 from __future__ import annotations
@@ -12,23 +12,70 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from dsl.diagnostics import ExpressionError
 from dsl.flowgraph import WaitEventNode
-from engine import codec
+from engine import codec, store
 from engine.inputs import validate_inputs
-from engine.models import FlowDefinition, FlowRun, FlowVersion, OutboxEvent, RunWait
+from engine.models import FlowDefinition, FlowVersion
 from engine.models.flow import ACTIVE
 from engine.models.wait import EVENT
-from engine.records import graph_for, state_of
+from engine.records import graph_for
 from engine.runtime import Runtime, default_runtime
 from engine.scope import Scope
+from engine.state import RunState
 
 log = logging.getLogger(__name__)
+
+
+FLOW_VERSIONS = cast(Table, FlowVersion.__table__)
+FLOW_DEFINITIONS = cast(Table, FlowDefinition.__table__)
+
+# The triggered flows with their active versions in one query: publishing is on every write path.
+_TRIGGERED = (
+    select(FLOW_VERSIONS.c.id, FLOW_VERSIONS.c.flow_id, FLOW_VERSIONS.c.number)
+    .join(FLOW_DEFINITIONS, FLOW_DEFINITIONS.c.id == FLOW_VERSIONS.c.flow_id)
+    .where(
+        FLOW_DEFINITIONS.c.trigger_event == bindparam("b_event_name"),
+        FLOW_DEFINITIONS.c.active_version.is_not(None),
+        FLOW_VERSIONS.c.status == ACTIVE,
+    )
+)
+_WAITING_COLUMNS = (
+    store.WAITS.c.id,
+    store.WAITS.c.run_id,
+    store.WAITS.c.node_id,
+    store.WAITS.c.resume,
+    store.RUNS.c.version_id,
+    store.RUNS.c.flow_id,
+    store.RUNS.c.subject_id,
+    store.RUNS.c.variables,
+)
+_WAITING_ANY = (
+    select(*_WAITING_COLUMNS)
+    .join(store.RUNS, store.RUNS.c.id == store.WAITS.c.run_id)
+    .where(store.WAITS.c.kind == EVENT, store.WAITS.c.event_name == bindparam("b_event_name"))
+)
+_WAITING_ON_SUBJECT = _WAITING_ANY.where(
+    or_(store.WAITS.c.subject_id == bindparam("b_subject_id"), store.WAITS.c.subject_id.is_(None))
+)
+# Guarded: a worker may have moved the run on (a timeout) and reused the row for its next wait since
+# it was read; only the very wait evaluated, still unwoken, takes the event.
+_WAKE = (
+    update(store.WAITS)
+    .where(
+        store.WAITS.c.id == bindparam("b_wait_id"),
+        store.WAITS.c.kind == EVENT,
+        store.WAITS.c.event_name == bindparam("b_event_name"),
+        store.WAITS.c.node_id == bindparam("b_node_id"),
+        store.WAITS.c.resume.is_(None),
+    )
+    .values(resume=bindparam("b_resume"), due_at=bindparam("b_due_at"))
+)
 
 
 def publish(
@@ -47,43 +94,36 @@ def publish(
 
     runtime = runtime or default_runtime()
     payload = dict(payload)
-    session.add(
-        OutboxEvent(
-            name=event_name,
-            payload=codec.jsonable(payload),
-            subject_id=subject_id,
-            created_at=runtime.clock.now(),
-        )
-    )
+    # The statements below go past the ORM: what the session holds goes out first.
+    session.flush()
+    store.insert_outbox(session, event_name, codec.jsonable(payload), subject_id, runtime.clock.now())
     touched: list[str] = []
-    # The triggered flows with their active versions in one query: publishing is on every write path.
-    versions = session.scalars(
-        select(FlowVersion)
-        .join(FlowDefinition, FlowDefinition.id == FlowVersion.flow_id)
-        .where(
-            FlowDefinition.trigger_event == event_name,
-            FlowDefinition.active_version.is_not(None),
-            FlowVersion.status == ACTIVE,
-        )
-    ).all()
+    conn = session.connection()
     started: set[str] = set()
-    for version in versions:
-        if version.flow_id in started:
+    for version_id, flow_id, number in conn.execute(_TRIGGERED, {"b_event_name": event_name}).all():
+        if flow_id in started:
             continue  # one run per flow, whatever happens to be marked active
-        started.add(version.flow_id)
-        graph = runtime.graphs(version.id, version.source)[version.flow_id]
+        started.add(flow_id)
+        graph = graph_for(session, runtime, version_id, flow_id)
         if graph.trigger is not None and graph.trigger.when is not None:
             scope = Scope({"event": payload}, runtime.registry, session, subject_id, runtime.clock)
             try:
                 if not graph.trigger.when.evaluate(scope):
                     continue
             except ExpressionError as exc:
-                log.warning("trigger condition of %s failed on %s: %s", version.flow_id, event_name, exc)
+                log.warning("trigger condition of %s failed on %s: %s", flow_id, event_name, exc)
                 continue
-        run = start_run(
-            session, runtime, version=version, flow_id=version.flow_id, subject_id=subject_id, event=payload
+        touched.append(
+            start_run(
+                session,
+                runtime,
+                version_id=version_id,
+                version_number=number,
+                graph=graph,
+                subject_id=subject_id,
+                event=payload,
+            )
         )
-        touched.append(run.id)
     touched.extend(_wake(session, runtime, event_name, payload, subject_id))
     return touched
 
@@ -91,45 +131,45 @@ def publish(
 def _wake(
     session: Session, runtime: Runtime, event_name: str, payload: dict[str, Any], subject_id: str | None
 ) -> list[str]:
-    query = select(RunWait).where(RunWait.kind == "event", RunWait.event_name == event_name)
-    if subject_id is not None:
-        query = query.where(or_(RunWait.subject_id == subject_id, RunWait.subject_id.is_(None)))
+    conn = session.connection()
+    if subject_id is None:
+        rows = conn.execute(_WAITING_ANY, {"b_event_name": event_name}).all()
+    else:
+        rows = conn.execute(
+            _WAITING_ON_SUBJECT, {"b_event_name": event_name, "b_subject_id": subject_id}
+        ).all()
     woken = []
-    for row in session.scalars(query).all():
+    for row in rows:
         if row.resume:
             continue  # an earlier event already woke it
-        run = session.get(FlowRun, row.run_id)
-        if run is None:
-            continue
-        node = graph_for(session, runtime, run.version_id, run.flow_id).node(row.node_id or "")
+        node = graph_for(session, runtime, row.version_id, row.flow_id).node(row.node_id or "")
         if isinstance(node, WaitEventNode) and node.where is not None:
-            state = state_of(run)
+            state = RunState(id=row.run_id, flow_id=row.flow_id, version_number=0, subject_id=None, node=None)
+            state.load_variables(row.variables)
             scope = Scope(
-                state.variables, runtime.registry, session, run.subject_id, runtime.clock, {"event": payload}
+                state.variables, runtime.registry, session, row.subject_id, runtime.clock, {"event": payload}
             )
             try:
                 if not node.where.evaluate(scope):
                     continue
             except ExpressionError as exc:
-                log.info("wait %s of run %s: 'where' failed on %s: %s", row.node_id, run.id, event_name, exc)
+                log.info(
+                    "wait %s of run %s: 'where' failed on %s: %s", row.node_id, row.run_id, event_name, exc
+                )
                 continue
-        # Guarded: a worker may have moved the run on (a timeout) and reused the row for its next
-        # wait since we read it; only the very wait we evaluated, still unwoken, takes the event.
-        claimed: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-            update(RunWait)
-            .where(
-                RunWait.id == row.id,
-                RunWait.kind == EVENT,
-                RunWait.event_name == event_name,
-                RunWait.node_id == row.node_id,
-                RunWait.resume.is_(None),
-            )
-            .values(resume=codec.encode({"via": "event", "payload": payload}), due_at=runtime.clock.now())
-            .execution_options(synchronize_session=False)
+        claimed = conn.execute(
+            _WAKE,
+            {
+                "b_wait_id": row.id,
+                "b_event_name": event_name,
+                "b_node_id": row.node_id,
+                "b_resume": codec.encode({"via": "event", "payload": payload}),
+                "b_due_at": runtime.clock.now(),
+            },
         )
         if claimed.rowcount == 1:
-            session.expire(row)
-            woken.append(run.id)
+            store.expire_cached(session, row.run_id, row.id)
+            woken.append(row.run_id)
     return woken
 
 
@@ -186,21 +226,21 @@ def start_service_action(
     if guard is not None and not guard(session, subject_id):
         raise ServiceActionRefused(f"{action_name} is not allowed on this order now")
     token = worker_id or f"service:{codec.new_token()}"
-    run = start_run(
+    run_id = start_run(
         session,
         runtime,
-        version=version,
-        flow_id=flow.id,
+        version_id=version.id,
+        version_number=version.number,
+        graph=graph,
         subject_id=subject_id,
         inputs=values,
         claimed_by=token,
     )
-    run_id = run.id
     try:
         drive(session, runtime, [run_id], worker_id=token, refusable=True)
     except NotAllowed as exc:  # pragma: no cover - actions' refusals arrive as ServiceActionRefused
         raise ServiceActionRefused(exc.message) from exc
-    done = session.get(FlowRun, run_id)
+    done = store.load_run(session, run_id)
     assert done is not None
-    state = state_of(done)
-    return ServiceStart(run_id, done.status, {k: v for k, v in state.variables.items() if k != "input"})
+    state = done.state
+    return ServiceStart(run_id, state.status, {k: v for k, v in state.variables.items() if k != "input"})

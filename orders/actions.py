@@ -36,6 +36,7 @@ from orders.views import (
     invoice_view,
     return_order_view,
 )
+from orders.writes import write_pending
 
 STOCK = "Stock"
 PAYMENT = "Payment"
@@ -210,7 +211,7 @@ def set_status_action(ctx: ActionContext, inputs: SetStatusIn) -> SetStatusOut:
     """Set the order summary's status."""
     summary = _summary(ctx)
     summary.status = inputs.status
-    _session(ctx).flush()
+    write_pending(_session(ctx))
     return SetStatusOut(status=summary.status)
 
 
@@ -370,6 +371,7 @@ def register_builtin_actions(registry: ActionRegistry) -> None:
     registry.register(
         "ensure_funds",
         ensure_funds_action,
+        external=True,
         input_model=EnsureFundsIn,
         output_model=EnsureFundsOut,
         category=PAYMENT,
@@ -403,6 +405,7 @@ def register_builtin_actions(registry: ActionRegistry) -> None:
     registry.register(
         "capture_funds",
         capture_funds_action,
+        external=True,
         input_model=CaptureFundsIn,
         output_model=CaptureFundsOut,
         category=PAYMENT,

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from orders.errors import Conflict
 from orders.models import DocumentLineKind, FulfillmentOrder, FulfillmentStatus, Invoice, InvoiceLine
+from orders.writes import write_pending
 
 ZERO = Decimal(0)
 
@@ -55,5 +56,5 @@ def create_invoice(session: Session, fo: FulfillmentOrder) -> Invoice:
             total += shipping
     invoice.total = total
     summary.invoiced_total += total
-    session.flush()
+    write_pending(session)
     return invoice

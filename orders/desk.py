@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from orders.errors import Conflict, InvalidTransitionError, NotFound
 from orders.models import FulfillmentOrder, FulfillmentStatus
+from orders.writes import write_pending
 
 
 def _move(session: Session, fo_id: str, status: FulfillmentStatus) -> FulfillmentOrder:
@@ -22,7 +23,7 @@ def _move(session: Session, fo_id: str, status: FulfillmentStatus) -> Fulfillmen
         fo.move_to(status)
     except InvalidTransitionError as exc:
         raise Conflict(str(exc)) from exc
-    session.flush()
+    write_pending(session)
     return fo
 
 

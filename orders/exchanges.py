@@ -23,6 +23,7 @@ from orders.changes import ChangeDraft, wanted_items, write_change
 from orders.errors import QuantityError
 from orders.models import ChangeKind, ItemOrigin, OrderChange, OrderItemSummary, OrderSummary, ReturnOrder
 from orders.returns import open_return
+from orders.writes import write_pending
 
 ZERO = Decimal(0)
 
@@ -108,7 +109,7 @@ def exchange_items(
         new_items.append(item)
         draft.lines.append((item, k, value))
         new_value += value
-    session.flush()
+    write_pending(session)
     routed = routing.route_order(
         session,
         summary,
@@ -124,5 +125,5 @@ def exchange_items(
     change = write_change(session, summary, draft)
     for item in new_items:
         item.change = change
-    session.flush()
+    write_pending(session)
     return Exchange(change, ro, new_items, routed.allocations, returned_value, new_value)

@@ -28,6 +28,7 @@ from orders.models import (
     ReservationStatus,
 )
 from orders.views import fulfillment_order_view
+from orders.writes import write_pending
 
 # Statuses a shipment or a new fulfillment order may move the summary out of.
 _FOLLOWS_FULFILLMENT = {
@@ -137,7 +138,7 @@ def create_fulfillment_orders(
     if not charge and created:
         _record_reshipment(session, summary, created, reason)
     refresh_status(summary)
-    session.flush()
+    write_pending(session)
     return created
 
 
@@ -350,7 +351,7 @@ def ship(
         reservation.consume(reservation.quantity)
     fo.mark_fulfilled(carrier, tracking_number, now)
     refresh_status(fo.summary)
-    session.flush()
+    write_pending(session)
     event = DomainEvent(
         FULFILLMENT_ORDER_SHIPPED, {"fulfillment_order": fulfillment_order_view(fo)}, fo.order_summary_id
     )
@@ -378,5 +379,5 @@ def cancel_fulfillment_order(session: Session, fo_id: str, *, reason: str | None
     fo.move_to(FulfillmentStatus.CANCELED)
     if reason:
         fo.reason = reason
-    session.flush()
+    write_pending(session)
     return fo

@@ -34,6 +34,7 @@ from orders.models import (
     OrderSummary,
 )
 from orders.views import summary_view
+from orders.writes import write_pending
 
 SKU_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 MAX_QUANTITY = 1_000_000
@@ -366,7 +367,7 @@ def capture_order(
     for empty in ("fulfillment_orders", "invoices", "credit_memos", "return_orders", "authorizations"):
         set_committed_value(summary, empty, [])
     try:
-        session.flush()
+        write_pending(session)
     except IntegrityError as exc:
         # Another request took the number between our check and our insert; the caller rolls back.
         raise Conflict(f"order number {data.order_number!r} already exists") from exc

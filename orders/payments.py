@@ -17,6 +17,7 @@ from orders.models import (
     Payment,
     PaymentAuthorization,
 )
+from orders.writes import write_pending
 
 ZERO = Decimal(0)
 
@@ -72,7 +73,7 @@ def ensure_funds(
     )
     session.add(auth)
     summary.authorized_total += needed
-    session.flush()
+    write_pending(session)
     return auth
 
 
@@ -133,5 +134,5 @@ def capture_invoice(session: Session, invoice: Invoice, *, key: str) -> list[Pay
         summary.captured_total += take
         summary.authorized_total -= take
         outstanding -= take
-    session.flush()
+    write_pending(session)
     return payments

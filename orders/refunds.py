@@ -28,6 +28,7 @@ from orders.models import (
     ReturnOrder,
     ReturnStatus,
 )
+from orders.writes import write_pending
 
 ZERO = Decimal(0)
 
@@ -55,7 +56,7 @@ def memo_for_change(session: Session, change: OrderChange) -> CreditMemo:
                 credit_memo=memo, kind=DocumentLineKind.ADJUSTMENT, quantity=0, amount=change.refund_due
             )
         )
-    session.flush()
+    write_pending(session)
     return memo
 
 
@@ -122,11 +123,11 @@ def memo_for_return(
     draft.refund_due = min(refund_due(summary), draft.amount)
     if draft.amount or draft.lines:
         write_change(session, summary, draft)
-    session.flush()
+    write_pending(session)
     # Everything expected arrived and is credited now: the RMA is done.
     if ro.status == ReturnStatus.RECEIVED and all(line.quantity_outstanding == 0 for line in ro.lines):
         ro.move_to(ReturnStatus.CLOSED)
-        session.flush()
+        write_pending(session)
     return memo
 
 
@@ -181,5 +182,5 @@ def ensure_refunds(session: Session, memo: CreditMemo, *, key: str) -> list[Refu
         memo.refunded_amount += take
         summary.refunded_total += take
         outstanding -= take
-    session.flush()
+    write_pending(session)
     return refunds

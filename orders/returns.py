@@ -25,6 +25,7 @@ from orders.models import (
     ReturnStatus,
 )
 from orders.views import return_order_view
+from orders.writes import write_pending
 
 ZERO = Decimal(0)
 
@@ -65,7 +66,7 @@ def create_return_order(
     # Nothing is credited yet: the amounts follow with the credit memo for what arrives.
     draft.lines = [(item, k, ZERO) for item, k in wanted]
     write_change(session, summary, draft)
-    session.flush()
+    write_pending(session)
     return ro
 
 
@@ -90,7 +91,7 @@ def cancel_return_order(
     received = any(line.quantity_received > 0 for line in ro.lines)
     ro.move_to(ReturnStatus.CLOSED if received else ReturnStatus.CANCELED)
     write_change(session, summary, draft)
-    session.flush()
+    write_pending(session)
     return ro
 
 
@@ -141,7 +142,7 @@ def receive_return(
         line.item.receive_return(k)
     ro.move_to(ReturnStatus.RECEIVED)
     ro.received_at = now
-    session.flush()
+    write_pending(session)
     payload: dict[str, Any] = {
         "return_order": return_order_view(ro),
         "received": [{"item_id": item_id, "quantity": k} for item_id, k in merged.items()],

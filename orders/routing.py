@@ -26,6 +26,7 @@ from orders.models import (
     OrderSummary,
     Reservation,
 )
+from orders.writes import write_pending
 
 LEVELS = cast(Table, InventoryLevel.__table__)
 Strategy = Literal["fewest_splits", "priority"]
@@ -317,5 +318,5 @@ def route_order(
         )
         group["lines"].append({"item_id": d.item.id, "sku": d.item.sku, "quantity": k})
     result.allocations = list(groups.values())
-    session.flush()
+    write_pending(session)
     return result

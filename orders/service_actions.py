@@ -383,6 +383,8 @@ def register_service_actions(registry: ActionRegistry) -> None:
             category=category,
             record_kind=record_kind,
             description=description,
+            # The refund goes to the payment gateway: what led up to it commits first.
+            external=name == "ensure_refunds",
         )
     for action_name, limit in ITEM_LIMITS.items():
         registry.register_service_guard(action_name, _item_guard(limit))

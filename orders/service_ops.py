@@ -16,6 +16,7 @@ from orders import fulfillment, money
 from orders.changes import ChangeDraft, refund_due, require_available, wanted_items, write_change
 from orders.errors import Conflict
 from orders.models import ChangeKind, OrderChange, OrderItemSummary, OrderSummary
+from orders.writes import write_pending
 
 ZERO = Decimal(0)
 
@@ -57,7 +58,7 @@ def cancel_items(
     draft.refund_due = refund_due(summary)
     fulfillment.refresh_status(summary)
     change = write_change(session, summary, draft)
-    session.flush()
+    write_pending(session)
     return change
 
 
@@ -124,5 +125,5 @@ def create_discount(
     summary.credited_total += value
     draft.refund_due = refund_due(summary)
     change = write_change(session, summary, draft)
-    session.flush()
+    write_pending(session)
     return change

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from orders.errors import NotFound, QuantityError
 from orders.models import DeliveryKind, DeliveryMethod, InventoryLevel, Location, LocationKind
+from orders.writes import write_pending
 
 
 def location_view(location: Location) -> dict[str, Any]:
@@ -58,7 +59,7 @@ def put_location(
     location.ships = ships
     location.pickup = pickup
     location.priority = priority
-    session.flush()
+    write_pending(session)
     return location_view(location)
 
 
@@ -81,7 +82,7 @@ def put_inventory(
         level = InventoryLevel(location_id=location.id, sku=sku, on_hand=0, reserved=0, safety_stock=0)
         session.add(level)
     level.set_stock(on_hand, safety_stock)
-    session.flush()
+    write_pending(session)
     return inventory_view(level, location.code)
 
 
@@ -116,5 +117,5 @@ def put_delivery_method(session: Session, code: str, *, name: str, kind: str) ->
         session.add(method)
     method.name = name
     method.kind = DeliveryKind(kind)
-    session.flush()
+    write_pending(session)
     return delivery_method_view(method)

@@ -1,4 +1,4 @@
-"""Steps share transactions by action: fewer commits, the same records and the same guarantees."""
+"""Steps share transactions: fewer commits, the same records and the same guarantees."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from sqlalchemy import event, func, select
 from engine.clock import ManualClock
 from engine.db import Database
 from engine.models import FlowRun, FlowStep, OutboxEvent, ProcessException, RunWait
+from engine.registry import ActionContext
 from engine.runtime import Runtime
 from engine.service import drive_runs
 from engine.triggers import publish
 from engine.worker import run_due_work
-from tests.unit.engine.catalog import Effects
+from tests.unit.engine.catalog import Done, Effects, Note
 
 Install = Callable[[str], None]
 
@@ -41,6 +42,18 @@ flow pay "Pay"
   set a = 1
   do charge(amount: 5) retry 1 every 30s
   set b = 2
+  done
+end
+"""
+
+
+OUTSIDE = """
+flow outside "Outside"
+  trigger on order_summary.created
+  do emit(event: "thing.happened", id: "t1")
+  do look(text: "before the call")
+  do charge(amount: 5)
+  do emit(event: "thing.happened", id: "t2")
   done
 end
 """
@@ -81,9 +94,9 @@ def test_non_action_steps_commit_with_the_actions_and_every_step_is_recorded(
         ("handled", "completed"),
         ("handled.2", "completed"),
     ]
-    # Seven steps, two transactions: the claim with the steps up to the emit and the one after it,
-    # then the declined action (its own writes rolled back) with the rest and the run's end.
-    assert len(commits) == 2
+    # Seven steps, one transaction (no action calls outside the database): the declined action ran in
+    # a savepoint, so its own writes were rolled back and the emit's outbox row before it stayed.
+    assert len(commits) == 1
     with db.session_factory() as session:
         run = session.get(FlowRun, run_id)
         assert run is not None and run.status == "completed"
@@ -129,3 +142,54 @@ def test_a_run_claimed_by_a_live_driver_is_left_alone(
     assert result.status == "claimed"
     assert _steps(db, run_id) == []
     assert effects.calls["charge"] == 0
+
+
+def test_an_external_action_runs_only_after_what_led_up_to_it_committed(
+    db: Database, runtime: Runtime, install: Install, effects: Effects
+) -> None:
+    # ``look`` (internal) and ``charge`` (external) each count, from a connection of their own, the
+    # outbox rows other connections can see: committed ones.
+    seen: dict[str, int] = {}
+    committed = select(func.count()).select_from(OutboxEvent).where(OutboxEvent.name == "thing.happened")
+
+    def look(ctx: ActionContext, inputs: Note) -> Done:
+        with db.engine.connect() as other:
+            seen["look"] = int(other.scalar(committed) or 0)
+        return Done()
+
+    runtime.registry.register("look", look)
+    charge = runtime.registry.actions["charge"]
+
+    def charge_and_look(ctx: ActionContext, inputs: object) -> object:
+        with db.engine.connect() as other:
+            seen["charge"] = int(other.scalar(committed) or 0)
+        return charge.func(ctx, inputs)
+
+    runtime.registry.register(
+        "charge",
+        charge_and_look,
+        input_model=charge.input_model,
+        output_model=charge.output_model,
+        external=True,
+        replace=True,
+    )
+    runtime.invalidate_catalog()
+    install(OUTSIDE)
+    commits: list[object] = []
+    count = commits.append
+    event.listen(db.engine, "commit", count)
+    try:
+        with db.session_factory() as session:
+            [run_id] = publish(session, "order_summary.created", {"id": "os_1"}, "os_1", runtime=runtime)
+            # The change that started the run is not committed: it commits with the run's steps.
+            drive_runs(session, [run_id], runtime=runtime)
+    finally:
+        event.remove(db.engine, "commit", count)
+    # Nothing was committed when the internal action ran; the first emit was when the charge did.
+    assert seen == {"look": 0, "charge": 1}
+    # One commit before the external call, one at the end.
+    assert len(commits) == 2
+    assert [status for _, status in _steps(db, run_id)] == ["completed"] * 5
+    assert list(effects.effects.values()) == [1]
+    with db.session_factory() as session:
+        assert session.scalar(committed) == 2

@@ -1,0 +1,487 @@
+"""A run's rows (``flow_runs``, ``run_waits``, ``flow_steps``) and outbox rows, written and read with
+plain SQL statements on the session's connection.
+
+The driver writes a run's state, its new steps and its wait row at every commit point; through the
+ORM's unit of work that bookkeeping cost more than the order actions themselves. These statements are
+built once, skip the identity map and go out at once rather than at the next flush. The price: ORM
+objects of these tables that a session already holds are not kept in step, so the driver expires the
+ones it wrote (:func:`expire_cached`) and everyone else reads runs and waits fresh.
+
+A run inserted by :func:`insert_run` is remembered in its session until the transaction ends (commit
+or rollback): nobody else can see it before the commit, so the driver takes it from there without a
+read or a claim (:func:`take_fresh`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, event, or_, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
+
+from engine.db import new_id
+from engine.models import FlowRun, FlowStep, OutboxEvent, RunWait
+from engine.models._types import utcnow
+from engine.models.run import RUNNING
+from engine.models.wait import READY
+from engine.state import RunState, StepRecord
+
+RUNS = cast(Table, FlowRun.__table__)
+WAITS = cast(Table, RunWait.__table__)
+STEPS = cast(Table, FlowStep.__table__)
+OUTBOX = cast(Table, OutboxEvent.__table__)
+
+FRESH_KEY = "ordo.fresh_runs"
+# A simulation puts a callable here to hear of the rows these statements write (it sees ORM flushes
+# on its own).
+DESCRIBE_KEY = "ordo.describe_write"
+
+
+class RunConflict(Exception):
+    """Another driver moved the run on meanwhile (its revision is not the one this driver read)."""
+
+
+@dataclass
+class WaitRow:
+    """A run's ``run_waits`` row as the driving transaction knows it."""
+
+    id: str
+    kind: str
+    node_id: str | None
+    due_at: datetime | None = None
+    resume: Any = None
+    pending_children: int = 0
+
+
+@dataclass
+class RunRow:
+    """A run's rows as the driving transaction knows them: its state, its revision, its wait row."""
+
+    state: RunState
+    revision: int
+    wait: WaitRow | None
+    # Inserted by the transaction that drives it, which may also hold the change that started it: a
+    # failed commit must then reach the caller instead of passing as a lost drive.
+    shared: bool = False
+
+
+def _describe(session: Session, change: str, table: Table, row_id: str, fields: dict[str, Any]) -> None:
+    sink: Callable[[dict[str, Any]], None] | None = session.info.get(DESCRIBE_KEY)
+    if sink is not None:
+        described: dict[str, Any] = {"change": change, "table": table.name, "id": row_id}
+        if change != "delete":
+            described["fields"] = fields
+        sink(described)
+
+
+def _conn(session: Session) -> Connection:
+    return session.connection()
+
+
+def _bound(values: dict[str, Any]) -> dict[str, Any]:
+    """Parameters for the statements below, whose bind names carry a ``b_`` (SQLAlchemy keeps the
+    column names for the VALUES and SET clauses)."""
+    return {f"b_{key}": value for key, value in values.items()}
+
+
+# -- fresh runs -----------------------------------------------------------------------------------
+
+
+def take_fresh(session: Session, run_id: str) -> RunRow | None:
+    """The run if this transaction inserted it (and it is not driven yet): no read, no claim needed."""
+    fresh: dict[str, RunRow] | None = session.info.get(FRESH_KEY)
+    return fresh.pop(run_id, None) if fresh else None
+
+
+def _forget_fresh(session: Session, *_args: Any) -> None:
+    # Committed, others may claim the run; rolled back, it may be gone: either way, read it again.
+    session.info.pop(FRESH_KEY, None)
+
+
+event.listen(Session, "after_commit", _forget_fresh)
+event.listen(Session, "after_soft_rollback", _forget_fresh)
+
+
+# -- runs -----------------------------------------------------------------------------------------
+
+_INSERT_RUN = RUNS.insert()
+_INSERT_WAIT = WAITS.insert()
+_INSERT_STEPS = STEPS.insert()
+_INSERT_OUTBOX = OUTBOX.insert()
+
+
+def insert_run(
+    session: Session,
+    *,
+    now: datetime,
+    lease_s: float,
+    version_id: str,
+    version_number: int,
+    flow_id: str,
+    start_node: str | None,
+    subject_id: str | None,
+    variables: dict[str, Any],
+    parent_run_id: str | None = None,
+    parent_index: int | None = None,
+    claimed_by: str | None = None,
+) -> RunRow:
+    """A run at its start node with a READY wait row, so it is durable before it takes one step."""
+    state = RunState(
+        id=new_id("run"),
+        flow_id=flow_id,
+        version_number=version_number,
+        subject_id=subject_id,
+        node=start_node,
+        variables=variables,
+        version_id=version_id,
+        parent_run_id=parent_run_id,
+        parent_index=parent_index,
+    )
+    run_values = {
+        "id": state.id,
+        "flow_id": flow_id,
+        "version_id": version_id,
+        "version_number": version_number,
+        "subject_id": subject_id,
+        "status": RUNNING,
+        "variables": state.dump_variables(),
+        "current_node": start_node,
+        "parent_run_id": parent_run_id,
+        "parent_index": parent_index,
+        "step_count": 0,
+        "error": None,
+        # Wall-clock like every record's creation time; the run's own clock moves its steps and waits.
+        "created_at": utcnow(),
+        "updated_at": now,
+        "revision": 1,
+    }
+    wait = WaitRow(new_id("wait"), READY, start_node, now)
+    wait_values = {
+        "id": wait.id,
+        "run_id": state.id,
+        "kind": READY,
+        "node_id": start_node,
+        "event_name": None,
+        "subject_id": subject_id,
+        "task_id": None,
+        "due_at": now,
+        "resume": None,
+        "pending_children": 0,
+        "claimed_by": claimed_by,
+        "claimed_until": now + timedelta(seconds=lease_s) if claimed_by else None,
+        "created_at": utcnow(),
+    }
+    conn = _conn(session)
+    conn.execute(_INSERT_RUN, run_values)
+    conn.execute(_INSERT_WAIT, wait_values)
+    _describe(session, "insert", RUNS, state.id, run_values)
+    _describe(session, "insert", WAITS, wait.id, wait_values)
+    row = RunRow(state, 1, wait, shared=True)
+    session.info.setdefault(FRESH_KEY, {})[state.id] = row
+    return row
+
+
+_LOAD_RUN = (
+    select(
+        RUNS.c.id,
+        RUNS.c.flow_id,
+        RUNS.c.version_id,
+        RUNS.c.version_number,
+        RUNS.c.subject_id,
+        RUNS.c.status,
+        RUNS.c.variables,
+        RUNS.c.current_node,
+        RUNS.c.parent_run_id,
+        RUNS.c.parent_index,
+        RUNS.c.step_count,
+        RUNS.c.error,
+        RUNS.c.revision,
+        WAITS.c.id.label("wait_id"),
+        WAITS.c.kind.label("wait_kind"),
+        WAITS.c.node_id.label("wait_node"),
+        WAITS.c.due_at.label("wait_due_at"),
+        WAITS.c.resume.label("wait_resume"),
+        WAITS.c.pending_children.label("wait_children"),
+    )
+    .select_from(RUNS.outerjoin(WAITS, WAITS.c.run_id == RUNS.c.id))
+    .where(RUNS.c.id == bindparam("b_run_id"))
+)
+
+
+def load_run(session: Session, run_id: str) -> RunRow | None:
+    """The run and its wait row as the database has them now (one query)."""
+    found = _conn(session).execute(_LOAD_RUN, {"b_run_id": run_id}).first()
+    if found is None:
+        return None
+    state = RunState(
+        id=found.id,
+        flow_id=found.flow_id,
+        version_number=found.version_number,
+        subject_id=found.subject_id,
+        node=found.current_node,
+        status=found.status,
+        step_count=found.step_count,
+        version_id=found.version_id,
+        parent_run_id=found.parent_run_id,
+        parent_index=found.parent_index,
+        error=found.error,
+    )
+    state.load_variables(found.variables)
+    wait = None
+    if found.wait_id is not None:
+        wait = WaitRow(
+            found.wait_id,
+            found.wait_kind,
+            found.wait_node,
+            found.wait_due_at,
+            found.wait_resume,
+            int(found.wait_children or 0),
+        )
+    return RunRow(state, int(found.revision or 1), wait)
+
+
+_CLAIM = (
+    WAITS.update()
+    .where(
+        WAITS.c.run_id == bindparam("b_run_id"),
+        or_(
+            WAITS.c.claimed_by.is_(None),
+            WAITS.c.claimed_by == bindparam("b_worker"),
+            WAITS.c.claimed_until < bindparam("b_now"),
+        ),
+    )
+    .values(claimed_by=bindparam("b_worker"), claimed_until=bindparam("b_until"))
+)
+_RELEASE = (
+    WAITS.update()
+    .where(WAITS.c.run_id == bindparam("b_run_id"), WAITS.c.claimed_by == bindparam("b_worker"))
+    .values(claimed_by=None, claimed_until=None)
+)
+
+
+def claim(session: Session, run_id: str, worker_id: str, now: datetime, lease_s: float) -> bool:
+    """Take the run's wait row for ``worker_id`` unless another live claim holds it."""
+    until = now + timedelta(seconds=lease_s)
+    result = _conn(session).execute(
+        _CLAIM, _bound({"run_id": run_id, "worker": worker_id, "now": now, "until": until})
+    )
+    return result.rowcount == 1
+
+
+def release(session: Session, run_id: str, worker_id: str) -> None:
+    _conn(session).execute(_RELEASE, _bound({"run_id": run_id, "worker": worker_id}))
+
+
+_UPDATE_RUN = (
+    RUNS.update()
+    .where(RUNS.c.id == bindparam("b_run_id"), RUNS.c.revision == bindparam("b_old_revision"))
+    .values(
+        status=bindparam("b_status"),
+        error=bindparam("b_error"),
+        variables=bindparam("b_variables"),
+        current_node=bindparam("b_current_node"),
+        step_count=bindparam("b_step_count"),
+        updated_at=bindparam("b_updated_at"),
+        revision=bindparam("b_new_revision"),
+    )
+)
+
+
+def write_run(session: Session, row: RunRow, *, status: str, error: str | None, now: datetime) -> None:
+    """The run's state, guarded by its revision: a run moved on by another driver raises RunConflict."""
+    state = row.state
+    values = {
+        "run_id": state.id,
+        "old_revision": row.revision,
+        "new_revision": row.revision + 1,
+        "status": status,
+        "error": error,
+        "variables": state.dump_variables(),
+        "current_node": state.node,
+        "step_count": state.step_count,
+        "updated_at": now,
+    }
+    if _conn(session).execute(_UPDATE_RUN, _bound(values)).rowcount != 1:
+        raise RunConflict(state.id)
+    row.revision += 1
+    state.status = status
+    _describe(session, "update", RUNS, state.id, {k: v for k, v in values.items() if k != "run_id"})
+
+
+def write_steps(session: Session, run_id: str, steps: list[StepRecord], encode: Callable[[Any], Any]) -> None:
+    if not steps:
+        return
+    rows = [
+        {
+            "id": new_id("step"),
+            "run_id": run_id,
+            "seq": record.seq,
+            "node_id": record.node_id,
+            "kind": str(record.kind),
+            "attempt": record.attempt,
+            "status": record.status,
+            "inputs": encode(record.inputs) if record.inputs is not None else None,
+            "outputs": encode(record.outputs),
+            "error": record.error,
+            "error_code": record.error_code,
+            "started_at": record.started_at,
+            "finished_at": record.finished_at,
+        }
+        for record in steps
+    ]
+    _conn(session).execute(_INSERT_STEPS, rows)
+    for values in rows:
+        _describe(session, "insert", STEPS, values["id"], values)
+
+
+# -- wait rows ------------------------------------------------------------------------------------
+
+_UPDATE_WAIT = (
+    WAITS.update()
+    .where(WAITS.c.id == bindparam("b_wait_id"))
+    .values(
+        kind=bindparam("b_kind"),
+        node_id=bindparam("b_node_id"),
+        event_name=bindparam("b_event_name"),
+        task_id=bindparam("b_task_id"),
+        due_at=bindparam("b_due_at"),
+        # Written even when it looks unchanged: an event may have set it since this driver read the
+        # row, and the new wait must not inherit the old wait's signal.
+        resume=None,
+        pending_children=bindparam("b_pending_children"),
+        claimed_by=bindparam("b_claimed_by"),
+        claimed_until=bindparam("b_claimed_until"),
+    )
+)
+_DELETE_WAIT = WAITS.delete().where(WAITS.c.id == bindparam("b_wait_id"))
+
+
+def write_wait(
+    session: Session,
+    row: RunRow,
+    *,
+    kind: str,
+    node_id: str | None,
+    due_at: datetime | None,
+    event_name: str | None = None,
+    task_id: str | None = None,
+    pending_children: int = 0,
+    claimed_by: str | None = None,
+    claimed_until: datetime | None = None,
+) -> None:
+    """The run's one wait row says what it waits for now (made when it has none)."""
+    values = {
+        "kind": kind,
+        "node_id": node_id,
+        "event_name": event_name,
+        "task_id": task_id,
+        "due_at": due_at,
+        "pending_children": pending_children,
+        "claimed_by": claimed_by,
+        "claimed_until": claimed_until,
+    }
+    conn = _conn(session)
+    if row.wait is None:
+        wait_id = new_id("wait")
+        inserted = {
+            **values,
+            "id": wait_id,
+            "run_id": row.state.id,
+            "subject_id": row.state.subject_id,
+            "resume": None,
+            "created_at": utcnow(),
+        }
+        conn.execute(_INSERT_WAIT, inserted)
+        _describe(session, "insert", WAITS, wait_id, inserted)
+    else:
+        wait_id = row.wait.id
+        conn.execute(_UPDATE_WAIT, _bound({**values, "wait_id": wait_id}))
+        _describe(session, "update", WAITS, wait_id, values)
+    row.wait = WaitRow(wait_id, kind, node_id, due_at, None, pending_children)
+
+
+_SIGNAL_WAIT = (
+    WAITS.update()
+    .where(WAITS.c.id == bindparam("b_wait_id"))
+    .values(resume=bindparam("b_resume"), due_at=bindparam("b_due_at"))
+)
+_COUNT_DOWN = (
+    WAITS.update()
+    .where(WAITS.c.id == bindparam("b_wait_id"), WAITS.c.pending_children > 0)
+    .values(pending_children=WAITS.c.pending_children - 1)
+)
+_PENDING = select(WAITS.c.pending_children).where(WAITS.c.id == bindparam("b_wait_id"))
+
+
+def signal_wait(session: Session, wait_id: str, resume: dict[str, Any], now: datetime) -> None:
+    """Make the wait due now with what woke it (a subflow's end)."""
+    values = {"wait_id": wait_id, "resume": resume, "due_at": now}
+    _conn(session).execute(_SIGNAL_WAIT, _bound(values))
+    _describe(session, "update", WAITS, wait_id, {"resume": resume, "due_at": now})
+
+
+def count_down_children(session: Session, wait_id: str) -> int:
+    """One subflow fewer to wait for; how many are left. (The UPDATE's row lock orders two children
+    that end at once.)"""
+    conn = _conn(session)
+    conn.execute(_COUNT_DOWN, {"b_wait_id": wait_id})
+    return int(conn.execute(_PENDING, {"b_wait_id": wait_id}).scalar_one_or_none() or 0)
+
+
+_CHILDREN = (
+    select(RUNS.c.id, RUNS.c.variables)
+    .where(RUNS.c.parent_run_id == bindparam("b_parent_id"))
+    .order_by(RUNS.c.parent_index)
+)
+
+
+def child_variables(session: Session, parent_id: str) -> list[tuple[str, dict[str, Any]]]:
+    """Each subflow run of ``parent_id`` with its stored variables, in the order they were called."""
+    found = _conn(session).execute(_CHILDREN, {"b_parent_id": parent_id})
+    return [(child.id, child.variables) for child in found]
+
+
+def delete_wait(session: Session, row: RunRow) -> None:
+    if row.wait is None:
+        return
+    _conn(session).execute(_DELETE_WAIT, {"b_wait_id": row.wait.id})
+    _describe(session, "delete", WAITS, row.wait.id, {})
+    row.wait = None
+
+
+# -- the outbox -----------------------------------------------------------------------------------
+
+
+def insert_outbox(
+    session: Session, name: str, payload: dict[str, Any], subject_id: str | None, now: datetime
+) -> str:
+    event_id = new_id("evt")
+    values = {
+        "id": event_id,
+        "name": name,
+        "payload": payload,
+        "subject_id": subject_id,
+        "created_at": now,
+        "published_at": None,
+    }
+    _conn(session).execute(_INSERT_OUTBOX, values)
+    _describe(session, "insert", OUTBOX, event_id, values)
+    return event_id
+
+
+# -- keeping ORM objects honest -------------------------------------------------------------------
+
+
+def expire_cached(session: Session, run_id: str, wait_id: str | None) -> None:
+    """Expire the ORM copies of rows written here that the session holds, so they are read again."""
+    for key in (identity_key(FlowRun, run_id), identity_key(RunWait, wait_id) if wait_id else None):
+        if key is None:
+            continue
+        obj = session.identity_map.get(key)
+        if obj is not None:
+            session.expire(obj)
