@@ -14,7 +14,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, or_, select, update
+from sqlalchemy import (
+    JSON,
+    String,
+    Table,
+    bindparam,
+    literal_column,
+    null,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from dsl.diagnostics import ExpressionError
@@ -35,9 +47,38 @@ log = logging.getLogger(__name__)
 FLOW_VERSIONS = cast(Table, FlowVersion.__table__)
 FLOW_DEFINITIONS = cast(Table, FlowDefinition.__table__)
 
-# The triggered flows with their active versions in one query: publishing is on every write path.
+# Publishing is on every write path, so what an event touches comes in one query: the runs waiting for
+# it (with what their ``where`` needs) and the triggered flows' active versions.
+WAKE, START = "wake", "start"
+_WAITING = (
+    select(
+        literal_column(f"'{WAKE}'", String).label("kind"),
+        store.WAITS.c.id.label("wait_id"),
+        store.WAITS.c.run_id,
+        store.WAITS.c.node_id,
+        store.WAITS.c.resume,
+        store.RUNS.c.version_id,
+        store.RUNS.c.flow_id,
+        store.RUNS.c.version_number,
+        store.RUNS.c.subject_id,
+        store.RUNS.c.variables,
+    )
+    .join(store.RUNS, store.RUNS.c.id == store.WAITS.c.run_id)
+    .where(store.WAITS.c.kind == EVENT, store.WAITS.c.event_name == bindparam("b_event_name"))
+)
 _TRIGGERED = (
-    select(FLOW_VERSIONS.c.id, FLOW_VERSIONS.c.flow_id, FLOW_VERSIONS.c.number)
+    select(
+        literal_column(f"'{START}'", String),
+        type_coerce(null(), String),
+        type_coerce(null(), String),
+        type_coerce(null(), String),
+        type_coerce(null(), JSON),
+        FLOW_VERSIONS.c.id,
+        FLOW_VERSIONS.c.flow_id,
+        FLOW_VERSIONS.c.number,
+        type_coerce(null(), String),
+        type_coerce(null(), JSON),
+    )
     .join(FLOW_DEFINITIONS, FLOW_DEFINITIONS.c.id == FLOW_VERSIONS.c.flow_id)
     .where(
         FLOW_DEFINITIONS.c.trigger_event == bindparam("b_event_name"),
@@ -45,23 +86,12 @@ _TRIGGERED = (
         FLOW_VERSIONS.c.status == ACTIVE,
     )
 )
-_WAITING_COLUMNS = (
-    store.WAITS.c.id,
-    store.WAITS.c.run_id,
-    store.WAITS.c.node_id,
-    store.WAITS.c.resume,
-    store.RUNS.c.version_id,
-    store.RUNS.c.flow_id,
-    store.RUNS.c.subject_id,
-    store.RUNS.c.variables,
-)
-_WAITING_ANY = (
-    select(*_WAITING_COLUMNS)
-    .join(store.RUNS, store.RUNS.c.id == store.WAITS.c.run_id)
-    .where(store.WAITS.c.kind == EVENT, store.WAITS.c.event_name == bindparam("b_event_name"))
-)
-_WAITING_ON_SUBJECT = _WAITING_ANY.where(
-    or_(store.WAITS.c.subject_id == bindparam("b_subject_id"), store.WAITS.c.subject_id.is_(None))
+_TOUCHED_ANY = union_all(_WAITING, _TRIGGERED)
+_TOUCHED_ON_SUBJECT = union_all(
+    _WAITING.where(
+        or_(store.WAITS.c.subject_id == bindparam("b_subject_id"), store.WAITS.c.subject_id.is_(None))
+    ),
+    _TRIGGERED,
 )
 # Guarded: a worker may have moved the run on (a timeout) and reused the row for its next wait since
 # it was read; only the very wait evaluated, still unwoken, takes the event.
@@ -97,47 +127,45 @@ def publish(
     # The statements below go past the ORM: what the session holds goes out first.
     session.flush()
     store.insert_outbox(session, event_name, codec.jsonable(payload), subject_id, runtime.clock.now())
+    if subject_id is None:
+        rows = session.connection().execute(_TOUCHED_ANY, {"b_event_name": event_name}).all()
+    else:
+        params = {"b_event_name": event_name, "b_subject_id": subject_id}
+        rows = session.connection().execute(_TOUCHED_ON_SUBJECT, params).all()
     touched: list[str] = []
-    conn = session.connection()
     started: set[str] = set()
-    for version_id, flow_id, number in conn.execute(_TRIGGERED, {"b_event_name": event_name}).all():
-        if flow_id in started:
+    for row in rows:
+        if row.kind != START or row.flow_id in started:
             continue  # one run per flow, whatever happens to be marked active
-        started.add(flow_id)
-        graph = graph_for(session, runtime, version_id, flow_id)
+        started.add(row.flow_id)
+        graph = graph_for(session, runtime, row.version_id, row.flow_id)
         if graph.trigger is not None and graph.trigger.when is not None:
             scope = Scope({"event": payload}, runtime.registry, session, subject_id, runtime.clock)
             try:
                 if not graph.trigger.when.evaluate(scope):
                     continue
             except ExpressionError as exc:
-                log.warning("trigger condition of %s failed on %s: %s", flow_id, event_name, exc)
+                log.warning("trigger condition of %s failed on %s: %s", row.flow_id, event_name, exc)
                 continue
         touched.append(
             start_run(
                 session,
                 runtime,
-                version_id=version_id,
-                version_number=number,
+                version_id=row.version_id,
+                version_number=row.version_number,
                 graph=graph,
                 subject_id=subject_id,
                 event=payload,
             )
         )
-    touched.extend(_wake(session, runtime, event_name, payload, subject_id))
+    touched.extend(_wake(session, runtime, event_name, payload, [row for row in rows if row.kind == WAKE]))
     return touched
 
 
 def _wake(
-    session: Session, runtime: Runtime, event_name: str, payload: dict[str, Any], subject_id: str | None
+    session: Session, runtime: Runtime, event_name: str, payload: dict[str, Any], rows: list[Any]
 ) -> list[str]:
     conn = session.connection()
-    if subject_id is None:
-        rows = conn.execute(_WAITING_ANY, {"b_event_name": event_name}).all()
-    else:
-        rows = conn.execute(
-            _WAITING_ON_SUBJECT, {"b_event_name": event_name, "b_subject_id": subject_id}
-        ).all()
     woken = []
     for row in rows:
         if row.resume:
@@ -160,7 +188,7 @@ def _wake(
         claimed = conn.execute(
             _WAKE,
             {
-                "b_wait_id": row.id,
+                "b_wait_id": row.wait_id,
                 "b_event_name": event_name,
                 "b_node_id": row.node_id,
                 "b_resume": codec.encode({"via": "event", "payload": payload}),
@@ -168,7 +196,7 @@ def _wake(
             },
         )
         if claimed.rowcount == 1:
-            store.expire_cached(session, row.run_id, row.id)
+            store.expire_cached(session, row.run_id, row.wait_id)
             woken.append(row.run_id)
     return woken
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from orders.errors import Conflict
@@ -12,6 +12,7 @@ from orders.models import DocumentLineKind, FulfillmentOrder, FulfillmentStatus,
 from orders.writes import write_pending
 
 ZERO = Decimal(0)
+_INVOICE_OF = select(Invoice).where(Invoice.fulfillment_order_id == bindparam("b_fo"))
 
 
 def create_invoice(session: Session, fo: FulfillmentOrder) -> Invoice:
@@ -20,9 +21,7 @@ def create_invoice(session: Session, fo: FulfillmentOrder) -> Invoice:
     Each line bills its shipped units by the pool rule. The order's shipping charge (with its tax) goes
     on the first invoice of the order. A no-charge reshipment gets an invoice of 0.00.
     """
-    existing = session.execute(
-        select(Invoice).where(Invoice.fulfillment_order_id == fo.id)
-    ).scalar_one_or_none()
+    existing = session.execute(_INVOICE_OF, {"b_fo": fo.id}).scalar_one_or_none()
     if existing is not None:
         return existing
     if fo.status != FulfillmentStatus.FULFILLED:

@@ -12,12 +12,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from orders import money
+from orders import money, reference
 from orders.columns import check_storable
 from orders.errors import Conflict, MoneyError, ValidationFailed
 from orders.events import ORDER_SUMMARY_CREATED, DomainEvent
@@ -150,25 +150,28 @@ class _Errors:
         return True
 
 
+_METHODS = select(DeliveryMethod).where(DeliveryMethod.code.in_(bindparam("b_codes", expanding=True)))
+_STORES = select(Location).where(Location.code.in_(bindparam("b_codes", expanding=True)))
+_NUMBER_TAKEN = union_all(
+    select(OrderSummary.id).where(OrderSummary.order_number == bindparam("b_number")),
+    select(Order.id).where(Order.order_number == bindparam("b_number")),
+)
+
+
 def _resolve(
     session: Session, data: OrderInput, errors: _Errors
 ) -> tuple[dict[str, DeliveryMethod], dict[str, Location]]:
     codes = {data.delivery_method} | {line.delivery_method for line in data.lines if line.delivery_method}
-    methods = {
-        m.code: m
-        for m in session.execute(select(DeliveryMethod).where(DeliveryMethod.code.in_(codes))).scalars()
-    }
+    methods = {m.code: m for m in session.execute(_METHODS, {"b_codes": sorted(codes)}).scalars()}
     stores = {line.pickup_location for line in data.lines if line.pickup_location}
     locations = (
-        {
-            loc.code: loc
-            for loc in session.execute(select(Location).where(Location.code.in_(stores))).scalars()
-        }
+        {loc.code: loc for loc in session.execute(_STORES, {"b_codes": sorted(stores)}).scalars()}
         if stores
         else {}
     )
     if data.delivery_method not in methods:
         errors.add("delivery_method", f"unknown delivery method {data.delivery_method!r}")
+    reference.remember(session, [*methods.values(), *locations.values()])
     return methods, locations
 
 
@@ -272,10 +275,7 @@ def capture_order(
     Raises ValidationFailed (nothing written) or Conflict for an order number already taken.
     """
     methods, locations = validate_order(session, data)
-    taken = (
-        session.execute(select(OrderSummary.id).where(OrderSummary.order_number == data.order_number)).first()
-        or session.execute(select(Order.id).where(Order.order_number == data.order_number)).first()
-    )
+    taken = session.execute(_NUMBER_TAKEN, {"b_number": data.order_number}).first()
     if taken:
         raise Conflict(f"order number {data.order_number!r} already exists")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from orders import money
@@ -20,6 +20,9 @@ from orders.models import (
 from orders.writes import write_pending
 
 ZERO = Decimal(0)
+_AUTHORIZATION_FOR = select(PaymentAuthorization).where(
+    PaymentAuthorization.idempotency_key == bindparam("b_key")
+)
 
 
 def open_authorizations(summary: OrderSummary) -> list[PaymentAuthorization]:
@@ -45,9 +48,7 @@ def ensure_funds(
 
     A retry with the same ``key`` finds the authorization it made instead of asking again.
     """
-    existing = session.execute(
-        select(PaymentAuthorization).where(PaymentAuthorization.idempotency_key == key)
-    ).scalar_one_or_none()
+    existing = session.execute(_AUTHORIZATION_FOR, {"b_key": key}).scalar_one_or_none()
     if existing is not None:
         return existing
     target = money.require_exact(amount, summary.currency)

@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any, Literal, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
+from orders import reference
 from orders.errors import QuantityError
 from orders.models import (
     DeliveryMethod,
@@ -98,18 +100,34 @@ def _demands(
     return demands
 
 
+# Built once: the statements of the routing's hot path.
+_ALL_LOCATIONS = select(Location)
+_LEVELS_OF = select(
+    LEVELS.c.id,
+    LEVELS.c.sku,
+    LEVELS.c.location_id,
+    LEVELS.c.on_hand,
+    LEVELS.c.reserved,
+    LEVELS.c.safety_stock,
+).where(LEVELS.c.sku.in_(bindparam("b_skus", expanding=True)))
+_RESERVE = (
+    update(LEVELS)
+    .where(
+        LEVELS.c.id == bindparam("b_id"),
+        LEVELS.c.on_hand - LEVELS.c.reserved - LEVELS.c.safety_stock >= bindparam("b_k"),
+    )
+    .values(reserved=LEVELS.c.reserved + bindparam("b_k"), version=LEVELS.c.version + 1)
+)
+_UNRESERVE = (
+    update(LEVELS)
+    .where(LEVELS.c.id == bindparam("b_id"))
+    .values(reserved=LEVELS.c.reserved - bindparam("b_k"), version=LEVELS.c.version + 1)
+)
+
+
 def _stock(session: Session, skus: set[str], locations: dict[str, Location]) -> dict[str, dict[str, _Stock]]:
     """Fresh availability by SKU and location id (read past the session's cache)."""
-    rows = session.execute(
-        select(
-            InventoryLevel.id,
-            InventoryLevel.sku,
-            InventoryLevel.location_id,
-            InventoryLevel.on_hand,
-            InventoryLevel.reserved,
-            InventoryLevel.safety_stock,
-        ).where(InventoryLevel.sku.in_(skus))
-    ).all()
+    rows = session.connection().execute(_LEVELS_OF, {"b_skus": sorted(skus)}).all()
     stock: dict[str, dict[str, _Stock]] = {}
     for level_id, sku, location_id, on_hand, reserved, safety in rows:
         available = max(on_hand - reserved - safety, 0)
@@ -230,24 +248,13 @@ def _reserve(session: Session, plan: list[tuple[_Demand, _Stock, int]]) -> bool:
     for _, s, k in plan:
         per_level[s.level_id] = per_level.get(s.level_id, 0) + k
     done: list[tuple[str, int]] = []
-    table = LEVELS
+    conn = session.connection()
     for level_id in sorted(per_level):
         k = per_level[level_id]
-        result = session.execute(
-            update(table)
-            .where(
-                table.c.id == level_id,
-                table.c.on_hand - table.c.reserved - table.c.safety_stock >= k,
-            )
-            .values(reserved=table.c.reserved + k, version=table.c.version + 1)
-        )
-        if getattr(result, "rowcount", 0) != 1:
+        result = conn.execute(_RESERVE, {"b_id": level_id, "b_k": k})
+        if result.rowcount != 1:
             for undo_id, undo_k in done:
-                session.execute(
-                    update(table)
-                    .where(table.c.id == undo_id)
-                    .values(reserved=table.c.reserved - undo_k, version=table.c.version + 1)
-                )
+                conn.execute(_UNRESERVE, {"b_id": undo_id, "b_k": undo_k})
             _expire_levels(session, [level_id for level_id, _ in done])
             return False
         done.append((level_id, k))
@@ -256,9 +263,9 @@ def _reserve(session: Session, plan: list[tuple[_Demand, _Stock, int]]) -> bool:
 
 
 def _expire_levels(session: Session, level_ids: list[str]) -> None:
-    ids = set(level_ids)
-    for obj in list(session.identity_map.values()):
-        if isinstance(obj, InventoryLevel) and obj.id in ids:
+    for level_id in level_ids:
+        obj = session.identity_map.get(identity_key(InventoryLevel, level_id))
+        if obj is not None:
             session.expire(obj)
 
 
@@ -281,7 +288,8 @@ def route_order(
     demands = _demands(session, summary, lines, is_reship)
     if not demands:
         return RoutingResult()
-    locations = {loc.id: loc for loc in session.execute(select(Location)).scalars()}
+    locations = {loc.id: loc for loc in session.execute(_ALL_LOCATIONS).scalars()}
+    reference.remember(session, locations.values())
     ship_from = sorted((loc for loc in locations.values() if loc.ships), key=_loc_key)
     skus = {d.item.sku for d in demands}
     for _attempt in range(RACE_RETRIES):

@@ -243,8 +243,7 @@ def _write_pending(session: Session) -> None:
             dirty.append(state)
     conn = session.connection()
     _insert(conn, new, plans)
-    for state in dirty:
-        _update(conn, state, plans[state])
+    _update(conn, dirty, plans)
     # What a flush does last: identities, committed values, and the transaction's note of them (so a
     # rollback expires or expunges them).
     session._register_persistent({*new, *dirty})
@@ -272,19 +271,22 @@ def _insert(
         conn.execute(order[table].insert, rows if len(rows) > 1 else rows[0])
 
 
-def _update(conn: Connection, state: InstanceState[Any], plan: _TablePlan) -> bool:
-    """The record's changed columns, guarded by its version; False when nothing changed."""
+def _changes(state: InstanceState[Any], plan: _TablePlan) -> tuple[Update, dict[str, Any]] | None:
+    """The UPDATE of the record's changed columns, guarded by its version, with its parameters; None
+    when nothing changed. The record's version and update time move on in memory as they will in the
+    row."""
     values = state.dict
-    changed = {key for key in state.committed_state if key in values}
-    columns = {key: column for key, column in plan.columns if key in changed}
-    # An attribute set to the value it had is no change.
-    for key in list(columns):
-        if state.committed_state.get(key) == values[key] and type(state.committed_state.get(key)) is type(
-            values[key]
-        ):
-            del columns[key]
+    committed = state.committed_state
+    columns: dict[str, str] = {}
+    for key, column in plan.columns:
+        if key in committed and key in values:
+            before = committed[key]
+            # An attribute set to the value it had is no change.
+            if before == values[key] and type(before) is type(values[key]):
+                continue
+            columns[key] = column
     if not columns:
-        return False
+        return None
     for key, column, value in plan.onupdate:
         if key not in columns:
             values[key] = value()
@@ -292,19 +294,35 @@ def _update(conn: Connection, state: InstanceState[Any], plan: _TablePlan) -> bo
     params = {f"v_{column}": values[key] for key, column in columns.items()}
     params["w_pk"] = values[plan.pk_key]
     if plan.version_key is not None and plan.version_column is not None:
-        old = int(state.committed_state.get(plan.version_key, values[plan.version_key]) or 0)
+        old = int(committed.get(plan.version_key, values[plan.version_key]) or 0)
         params["w_version"] = old
         values[plan.version_key] = old + 1
         params[f"v_{plan.version_column}"] = old + 1
         columns[plan.version_key] = plan.version_column
-    statement = _update_statement(plan, frozenset(columns.values()))
-    result = conn.execute(statement, params)
-    if result.rowcount != 1:
-        raise StaleDataError(
-            f"UPDATE statement on table '{plan.table.name}' expected to update 1 row(s); "
-            f"{result.rowcount} were matched."
-        )
-    return True
+    return _update_statement(plan, frozenset(columns.values())), params
+
+
+def _update(
+    conn: Connection, states: list[InstanceState[Any]], plans: dict[InstanceState[Any], _TablePlan]
+) -> None:
+    """Changed records, one statement per table and set of changed columns, in foreign-key order."""
+    groups: dict[Update, list[dict[str, Any]]] = {}
+    tables: dict[Update, _TablePlan] = {}
+    for state in states:
+        change = _changes(state, plans[state])
+        if change is not None:
+            statement, params = change
+            groups.setdefault(statement, []).append(params)
+            tables[statement] = plans[state]
+    for statement in sorted(groups, key=lambda st: tables[st].order):
+        rows = groups[statement]
+        result = conn.execute(statement, rows if len(rows) > 1 else rows[0])
+        if result.rowcount != len(rows):
+            # Another writer changed one of these rows since this session read it (or removed it).
+            raise StaleDataError(
+                f"UPDATE statement on table '{tables[statement].table.name}' expected to update "
+                f"{len(rows)} row(s); {result.rowcount} were matched."
+            )
 
 
 def written_tables() -> list[str]:
