@@ -7,9 +7,11 @@ built once, skip the identity map and go out at once rather than at the next flu
 objects of these tables that a session already holds are not kept in step, so the driver expires the
 ones it wrote (:func:`expire_cached`) and everyone else reads runs and waits fresh.
 
-A run inserted by :func:`insert_run` is remembered in its session until the transaction ends (commit
-or rollback): nobody else can see it before the commit, so the driver takes it from there without a
-read or a claim (:func:`take_fresh`).
+A run started by :func:`insert_run` is remembered in its session until the transaction commits or
+rolls back the part that started it: nobody else can see it before the commit, so the driver takes
+it from there without a read or a claim (:func:`take_fresh`). Its rows are written at its first save,
+as the run stands then (a run that ends in the transaction that started it is inserted once, finished,
+and its wait row never written), or just before the transaction commits if nothing saved it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, event, or_, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.orm.util import identity_key
 
 from engine.db import new_id
@@ -37,6 +39,7 @@ STEPS = cast(Table, FlowStep.__table__)
 OUTBOX = cast(Table, OutboxEvent.__table__)
 
 FRESH_KEY = "ordo.fresh_runs"
+UNWRITTEN_KEY = "ordo.unwritten_runs"
 # A simulation puts a callable here to hear of the rows these statements write (it sees ORM flushes
 # on its own).
 DESCRIBE_KEY = "ordo.describe_write"
@@ -68,6 +71,12 @@ class RunRow:
     # Inserted by the transaction that drives it, which may also hold the change that started it: a
     # failed commit must then reach the caller instead of passing as a lost drive.
     shared: bool = False
+    # A new run's rows as they would be inserted now; written at its first save, or before the
+    # transaction commits (``_write_unwritten``), whichever comes first. None once they are written.
+    unwritten_run: dict[str, Any] | None = None
+    unwritten_wait: dict[str, Any] | None = None
+    # The (nested) transaction the run was started in: a rollback of it takes the run back.
+    started_in: Any = None
 
 
 def _describe(session: Session, change: str, table: Table, row_id: str, fields: dict[str, Any]) -> None:
@@ -93,18 +102,56 @@ def _bound(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def take_fresh(session: Session, run_id: str) -> RunRow | None:
-    """The run if this transaction inserted it (and it is not driven yet): no read, no claim needed."""
+    """The run if this transaction started it (and it is not driven yet): no read, no claim needed."""
     fresh: dict[str, RunRow] | None = session.info.get(FRESH_KEY)
     return fresh.pop(run_id, None) if fresh else None
 
 
-def _forget_fresh(session: Session, *_args: Any) -> None:
-    # Committed, others may claim the run; rolled back, it may be gone: either way, read it again.
-    session.info.pop(FRESH_KEY, None)
+def _unwritten(session: Session) -> dict[str, RunRow]:
+    found: dict[str, RunRow] = session.info.setdefault(UNWRITTEN_KEY, {})
+    return found
 
 
+def _write_unwritten(session: Session) -> None:
+    """Before the transaction commits: the rows of the runs it started and nobody saved yet (a run
+    started and left to the worker), as they were when it started."""
+    if session.in_nested_transaction():
+        return
+    pending = session.info.get(UNWRITTEN_KEY)
+    if not pending:
+        return
+    for row in list(pending.values()):
+        _insert_rows(session, row)
+
+
+def _forget_fresh(session: Session) -> None:
+    # Committed: others may claim the runs now, so they are read and claimed like any other.
+    if not session.in_nested_transaction():
+        session.info.pop(FRESH_KEY, None)
+
+
+def _forget_rolled_back(session: Session, previous: SessionTransaction) -> None:
+    """The runs started inside the rolled-back (nested) transaction are gone; those before it stay."""
+    for key in (FRESH_KEY, UNWRITTEN_KEY):
+        rows: dict[str, RunRow] | None = session.info.get(key)
+        if not rows:
+            continue
+        for run_id, row in list(rows.items()):
+            if _within(row.started_in, previous):
+                del rows[run_id]
+
+
+def _within(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is outer:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+event.listen(Session, "before_commit", _write_unwritten)
 event.listen(Session, "after_commit", _forget_fresh)
-event.listen(Session, "after_soft_rollback", _forget_fresh)
+event.listen(Session, "after_soft_rollback", _forget_rolled_back)
 
 
 # -- runs -----------------------------------------------------------------------------------------
@@ -176,14 +223,35 @@ def insert_run(
         "claimed_until": now + timedelta(seconds=lease_s) if claimed_by else None,
         "created_at": utcnow(),
     }
-    conn = _conn(session)
-    conn.execute(_INSERT_RUN, run_values)
-    conn.execute(_INSERT_WAIT, wait_values)
-    _describe(session, "insert", RUNS, state.id, run_values)
-    _describe(session, "insert", WAITS, wait.id, wait_values)
-    row = RunRow(state, 1, wait, shared=True)
+    # The rows go out at the run's first save (with what it did by then: a run that ends in this very
+    # transaction is inserted once, as it ended) or just before the transaction commits.
+    started_in = session.get_nested_transaction() or session.get_transaction() or session.begin()
+    row = RunRow(
+        state,
+        1,
+        wait,
+        shared=True,
+        unwritten_run=run_values,
+        unwritten_wait=wait_values,
+        started_in=started_in,
+    )
     session.info.setdefault(FRESH_KEY, {})[state.id] = row
+    _unwritten(session)[state.id] = row
     return row
+
+
+def _insert_rows(session: Session, row: RunRow) -> None:
+    """A new run's rows as they were when it started (nothing saved it since)."""
+    conn = _conn(session)
+    run_values, wait_values = row.unwritten_run, row.unwritten_wait
+    if run_values is not None:
+        conn.execute(_INSERT_RUN, run_values)
+        _describe(session, "insert", RUNS, row.state.id, run_values)
+    if wait_values is not None:
+        conn.execute(_INSERT_WAIT, wait_values)
+        _describe(session, "insert", WAITS, wait_values["id"], wait_values)
+    row.unwritten_run = row.unwritten_wait = None
+    _unwritten(session).pop(row.state.id, None)
 
 
 _LOAD_RUN = (
@@ -295,6 +363,24 @@ _UPDATE_RUN = (
 def write_run(session: Session, row: RunRow, *, status: str, error: str | None, now: datetime) -> None:
     """The run's state, guarded by its revision: a run moved on by another driver raises RunConflict."""
     state = row.state
+    if row.unwritten_run is not None:
+        # Its first save: the row goes in as the run stands now.
+        inserted = {
+            **row.unwritten_run,
+            "status": status,
+            "error": error,
+            "variables": state.dump_variables(),
+            "current_node": state.node,
+            "step_count": state.step_count,
+            "updated_at": now,
+        }
+        _conn(session).execute(_INSERT_RUN, inserted)
+        _describe(session, "insert", RUNS, state.id, inserted)
+        row.unwritten_run = None
+        if row.unwritten_wait is None:
+            _unwritten(session).pop(state.id, None)
+        state.status = status
+        return
     values = {
         "run_id": state.id,
         "old_revision": row.revision,
@@ -386,6 +472,16 @@ def write_wait(
         "claimed_until": claimed_until,
     }
     conn = _conn(session)
+    if row.unwritten_wait is not None:
+        # A new run's first wait row, written only now that it says what the run waits for.
+        base = row.unwritten_wait
+        inserted = {**base, **values}
+        conn.execute(_INSERT_WAIT, inserted)
+        _describe(session, "insert", WAITS, base["id"], inserted)
+        row.unwritten_wait = None
+        _unwritten(session).pop(row.state.id, None)
+        row.wait = WaitRow(base["id"], kind, node_id, due_at, None, pending_children)
+        return
     if row.wait is None:
         wait_id = new_id("wait")
         inserted = {
@@ -447,6 +543,12 @@ def child_variables(session: Session, parent_id: str) -> list[tuple[str, dict[st
 
 
 def delete_wait(session: Session, row: RunRow) -> None:
+    if row.unwritten_wait is not None:
+        # Ended before its wait row was ever needed.
+        row.unwritten_wait = None
+        _unwritten(session).pop(row.state.id, None)
+        row.wait = None
+        return
     if row.wait is None:
         return
     _conn(session).execute(_DELETE_WAIT, {"b_wait_id": row.wait.id})

@@ -308,7 +308,7 @@ _LOAD_FO = (
 
 def _load_fo(session: Session, fo_id: str) -> FulfillmentOrder:
     """The fulfillment order, locked, read fresh with what shipping it and its event need: its summary
-    and order, its location and delivery method (one query instead of five)."""
+    and order, its location and delivery method (one query, not five; collections load faster apart)."""
     fo = session.scalars(_LOAD_FO, {"b_fo": fo_id}).one_or_none()
     if fo is None:
         raise NotFound(f"no fulfillment order {fo_id}")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from orders import money
@@ -20,6 +21,7 @@ from orders.models import (
 from orders.writes import write_pending
 
 ZERO = Decimal(0)
+PAYMENTS = cast(Table, Payment.__table__)
 _AUTHORIZATION_FOR = select(PaymentAuthorization).where(
     PaymentAuthorization.idempotency_key == bindparam("b_key")
 )
@@ -78,11 +80,15 @@ def ensure_funds(
     return auth
 
 
-def captured_for(invoice: Invoice) -> Decimal:
-    return sum(
-        (p.amount for p in invoice.summary.payments if p.invoice_id == invoice.id),
-        ZERO,
-    )
+_CAPTURED_FOR = select(func.coalesce(func.sum(PAYMENTS.c.amount), 0)).where(
+    PAYMENTS.c.invoice_id == bindparam("b_invoice")
+)
+
+
+def captured_for(session: Session, invoice: Invoice) -> Decimal:
+    """What was captured against the invoice so far (summed in the database: the summary's payments
+    need not be loaded for it)."""
+    return Decimal(session.connection().execute(_CAPTURED_FOR, {"b_invoice": invoice.id}).scalar_one())
 
 
 def capture_invoice(session: Session, invoice: Invoice, *, key: str) -> list[Payment]:
@@ -92,7 +98,7 @@ def capture_invoice(session: Session, invoice: Invoice, *, key: str) -> list[Pay
     a retry repeats none of them. Nothing to capture (a 0.00 invoice, or a retry after success): [].
     """
     summary = invoice.summary
-    outstanding = invoice.total - captured_for(invoice)
+    outstanding = invoice.total - captured_for(session, invoice)
     if outstanding <= 0:
         return []
     sources = open_authorizations(summary)
