@@ -297,7 +297,7 @@ _LOAD_FO = (
     select(FulfillmentOrder)
     .where(FulfillmentOrder.id == bindparam("b_fo"))
     .options(
-        joinedload(FulfillmentOrder.summary, innerjoin=True).joinedload(OrderSummary.order, innerjoin=True),
+        joinedload(FulfillmentOrder.summary, innerjoin=True),
         joinedload(FulfillmentOrder.location, innerjoin=True),
         joinedload(FulfillmentOrder.delivery_method, innerjoin=True),
     )
@@ -307,8 +307,8 @@ _LOAD_FO = (
 
 
 def _load_fo(session: Session, fo_id: str) -> FulfillmentOrder:
-    """The fulfillment order, locked, read fresh with what shipping it and its event need: its summary
-    and order, its location and delivery method (one query, not five; collections load faster apart)."""
+    """The fulfillment order, locked, read fresh with what shipping it and its event need: its summary,
+    location and delivery method (one query, not four; collections load faster apart)."""
     fo = session.scalars(_LOAD_FO, {"b_fo": fo_id}).one_or_none()
     if fo is None:
         raise NotFound(f"no fulfillment order {fo_id}")

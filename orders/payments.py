@@ -7,6 +7,7 @@ from typing import cast
 
 from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import instance_dict
 
 from orders import money
 from orders.errors import PaymentError
@@ -14,6 +15,7 @@ from orders.gateway import get_gateway
 from orders.models import (
     AuthorizationStatus,
     Invoice,
+    Order,
     OrderSummary,
     Payment,
     PaymentAuthorization,
@@ -22,6 +24,7 @@ from orders.writes import write_pending
 
 ZERO = Decimal(0)
 PAYMENTS = cast(Table, Payment.__table__)
+ORDERS = cast(Table, Order.__table__)
 _AUTHORIZATION_FOR = select(PaymentAuthorization).where(
     PaymentAuthorization.idempotency_key == bindparam("b_key")
 )
@@ -36,11 +39,22 @@ def open_authorizations(summary: OrderSummary) -> list[PaymentAuthorization]:
     ]
 
 
-def _gateway_and_token(summary: OrderSummary) -> tuple[str, str]:
-    order = summary.order
-    if not order.payment_gateway or not order.payment_token:
+_PAYMENT_METHOD = select(ORDERS.c.payment_gateway, ORDERS.c.payment_token).where(
+    ORDERS.c.id == bindparam("b_order")
+)
+
+
+def _gateway_and_token(session: Session, summary: OrderSummary) -> tuple[str, str]:
+    order = instance_dict(summary).get("order")
+    if order is not None:
+        gateway, token = order.payment_gateway, order.payment_token
+    else:
+        # Two columns of the original order, not the whole record (a shipment never needs the rest).
+        found = session.connection().execute(_PAYMENT_METHOD, {"b_order": summary.order_id}).one()
+        gateway, token = found.payment_gateway, found.payment_token
+    if not gateway or not token:
         raise PaymentError(f"order {summary.order_number} has no payment method")
-    return order.payment_gateway, order.payment_token
+    return gateway, token
 
 
 def ensure_funds(
@@ -58,7 +72,7 @@ def ensure_funds(
     needed = target - covered
     if needed <= 0:
         return None
-    gateway_name, token = _gateway_and_token(summary)
+    gateway_name, token = _gateway_and_token(session, summary)
     gateway = get_gateway(gateway_name)
     # The gateway's answer first, our rows after: nothing is written for a declined or lost call.
     result = gateway.authorize(
@@ -108,7 +122,7 @@ def capture_invoice(session: Session, invoice: Invoice, *, key: str) -> list[Pay
             f"cannot capture {money.quantize(outstanding, summary.currency)} {summary.currency}: "
             f"only {money.quantize(available, summary.currency)} is authorized"
         )
-    gateway_name, token = _gateway_and_token(summary)
+    gateway_name, token = _gateway_and_token(session, summary)
     gateway = get_gateway(gateway_name)
     payments: list[Payment] = []
     for n, auth in enumerate(sources):
