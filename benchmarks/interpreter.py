@@ -207,7 +207,7 @@ def persisted(runs: int) -> None:
         database.dispose()
     print(
         f"persisted on SQLite: {runs / elapsed:,.0f} runs/s, {steps / runs:.0f} steps per run, "
-        f"{elapsed / steps * 1e6:,.0f} µs per step (committed with the next action or the run's end)"
+        f"{elapsed / steps * 1e6:,.0f} µs per step (committed at the run's end: no external action)"
     )
 
 

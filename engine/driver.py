@@ -27,7 +27,7 @@ from sqlalchemy.orm.attributes import instance_dict
 from sqlalchemy.orm.exc import StaleDataError
 
 from dsl.flowgraph import ActionNode, FlowGraph
-from engine import codec, store
+from engine import codec, store, store_waits
 from engine.interpreter import StepEnv, child_result, execute, resume
 from engine.models import FlowRun, RunWait
 from engine.models.run import FINISHED
@@ -291,22 +291,24 @@ def _notify_parent(
     now = runtime.clock.now()
     if outcome.finished == "failed":
         message = outcome.failure.message if outcome.failure else "failed"
-        store.signal_wait(
+        store_waits.signal_wait(
             session, parent.wait.id, {"via": "children", "failed": True, "message": message}, now
         )
         queue.append(state.parent_run_id)
         return
-    if store.count_down_children(session, parent.wait.id) > 0:
+    if store_waits.count_down_children(session, parent.wait.id) > 0:
         return
     results = []
-    for child_id, variables in store.child_variables(session, state.parent_run_id):
+    for child_id, variables in store_waits.child_variables(session, state.parent_run_id):
         if child_id == state.id:
             results.append(child_result(state))
             continue
         child = RunState(id=child_id, flow_id="", version_number=0, subject_id=None, node=None)
         child.load_variables(variables)
         results.append(child_result(child))
-    store.signal_wait(session, parent.wait.id, codec.encode({"via": "children", "results": results}), now)
+    store_waits.signal_wait(
+        session, parent.wait.id, codec.encode({"via": "children", "results": results}), now
+    )
     queue.append(state.parent_run_id)
 
 

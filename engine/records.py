@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dsl.flowgraph import FlowGraph
-from engine import codec, store
+from engine import codec, store, store_waits
 from engine.db import new_id
 from engine.models import FlowDefinition, FlowRun, FlowVersion, ProcessException, RunWait, Task
 from engine.models.flow import ACTIVE
@@ -107,13 +107,13 @@ def save(
         store.write_run(session, row, status=RUNNING if wait is None else WAITING, error=state.error, now=now)
     store.write_steps(session, state.id, steps, codec.encode)
     if finished is not None:
-        store.delete_wait(session, row)
+        store_waits.delete_wait(session, row)
         if failure is not None:
             _raise_exception(session, runtime, state, failure)
         return
     if wait is None:
         claimed_until = now + timedelta(seconds=runtime.lease_s) if claimed_by is not None else None
-        store.write_wait(
+        store_waits.write_wait(
             session,
             row,
             kind=READY,
@@ -139,7 +139,7 @@ def save(
                 created_at=now,
             )
         )
-    store.write_wait(
+    store_waits.write_wait(
         session,
         row,
         kind=wait.kind,

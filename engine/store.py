@@ -1,5 +1,5 @@
-"""A run's rows (``flow_runs``, ``run_waits``, ``flow_steps``) and outbox rows, written and read with
-plain SQL statements on the session's connection.
+"""A run's rows (``flow_runs``, ``flow_steps``; ``run_waits`` in ``engine.store_waits``), written and
+read with plain SQL statements on the session's connection.
 
 The driver writes a run's state, its new steps and its wait row at every commit point; through the
 ORM's unit of work that bookkeeping cost more than the order actions themselves. These statements are
@@ -79,7 +79,7 @@ class RunRow:
     started_in: Any = None
 
 
-def _describe(session: Session, change: str, table: Table, row_id: str, fields: dict[str, Any]) -> None:
+def describe(session: Session, change: str, table: Table, row_id: str, fields: dict[str, Any]) -> None:
     sink: Callable[[dict[str, Any]], None] | None = session.info.get(DESCRIBE_KEY)
     if sink is not None:
         described: dict[str, Any] = {"change": change, "table": table.name, "id": row_id}
@@ -88,11 +88,11 @@ def _describe(session: Session, change: str, table: Table, row_id: str, fields: 
         sink(described)
 
 
-def _conn(session: Session) -> Connection:
+def conn_of(session: Session) -> Connection:
     return session.connection()
 
 
-def _bound(values: dict[str, Any]) -> dict[str, Any]:
+def bound(values: dict[str, Any]) -> dict[str, Any]:
     """Parameters for the statements below, whose bind names carry a ``b_`` (SQLAlchemy keeps the
     column names for the VALUES and SET clauses)."""
     return {f"b_{key}": value for key, value in values.items()}
@@ -107,7 +107,7 @@ def take_fresh(session: Session, run_id: str) -> RunRow | None:
     return fresh.pop(run_id, None) if fresh else None
 
 
-def _unwritten(session: Session) -> dict[str, RunRow]:
+def unwritten(session: Session) -> dict[str, RunRow]:
     found: dict[str, RunRow] = session.info.setdefault(UNWRITTEN_KEY, {})
     return found
 
@@ -159,7 +159,6 @@ event.listen(Session, "after_soft_rollback", _forget_rolled_back)
 _INSERT_RUN = RUNS.insert()
 _INSERT_WAIT = WAITS.insert()
 _INSERT_STEPS = STEPS.insert()
-_INSERT_OUTBOX = OUTBOX.insert()
 
 
 def insert_run(
@@ -236,22 +235,22 @@ def insert_run(
         started_in=started_in,
     )
     session.info.setdefault(FRESH_KEY, {})[state.id] = row
-    _unwritten(session)[state.id] = row
+    unwritten(session)[state.id] = row
     return row
 
 
 def _insert_rows(session: Session, row: RunRow) -> None:
     """A new run's rows as they were when it started (nothing saved it since)."""
-    conn = _conn(session)
+    conn = conn_of(session)
     run_values, wait_values = row.unwritten_run, row.unwritten_wait
     if run_values is not None:
         conn.execute(_INSERT_RUN, run_values)
-        _describe(session, "insert", RUNS, row.state.id, run_values)
+        describe(session, "insert", RUNS, row.state.id, run_values)
     if wait_values is not None:
         conn.execute(_INSERT_WAIT, wait_values)
-        _describe(session, "insert", WAITS, wait_values["id"], wait_values)
+        describe(session, "insert", WAITS, wait_values["id"], wait_values)
     row.unwritten_run = row.unwritten_wait = None
-    _unwritten(session).pop(row.state.id, None)
+    unwritten(session).pop(row.state.id, None)
 
 
 _LOAD_RUN = (
@@ -283,7 +282,7 @@ _LOAD_RUN = (
 
 def load_run(session: Session, run_id: str) -> RunRow | None:
     """The run and its wait row as the database has them now (one query)."""
-    found = _conn(session).execute(_LOAD_RUN, {"b_run_id": run_id}).first()
+    found = conn_of(session).execute(_LOAD_RUN, {"b_run_id": run_id}).first()
     if found is None:
         return None
     state = RunState(
@@ -335,14 +334,14 @@ _RELEASE = (
 def claim(session: Session, run_id: str, worker_id: str, now: datetime, lease_s: float) -> bool:
     """Take the run's wait row for ``worker_id`` unless another live claim holds it."""
     until = now + timedelta(seconds=lease_s)
-    result = _conn(session).execute(
-        _CLAIM, _bound({"run_id": run_id, "worker": worker_id, "now": now, "until": until})
+    result = conn_of(session).execute(
+        _CLAIM, bound({"run_id": run_id, "worker": worker_id, "now": now, "until": until})
     )
     return result.rowcount == 1
 
 
 def release(session: Session, run_id: str, worker_id: str) -> None:
-    _conn(session).execute(_RELEASE, _bound({"run_id": run_id, "worker": worker_id}))
+    conn_of(session).execute(_RELEASE, bound({"run_id": run_id, "worker": worker_id}))
 
 
 _UPDATE_RUN = (
@@ -374,11 +373,11 @@ def write_run(session: Session, row: RunRow, *, status: str, error: str | None, 
             "step_count": state.step_count,
             "updated_at": now,
         }
-        _conn(session).execute(_INSERT_RUN, inserted)
-        _describe(session, "insert", RUNS, state.id, inserted)
+        conn_of(session).execute(_INSERT_RUN, inserted)
+        describe(session, "insert", RUNS, state.id, inserted)
         row.unwritten_run = None
         if row.unwritten_wait is None:
-            _unwritten(session).pop(state.id, None)
+            unwritten(session).pop(state.id, None)
         state.status = status
         return
     values = {
@@ -392,11 +391,11 @@ def write_run(session: Session, row: RunRow, *, status: str, error: str | None, 
         "step_count": state.step_count,
         "updated_at": now,
     }
-    if _conn(session).execute(_UPDATE_RUN, _bound(values)).rowcount != 1:
+    if conn_of(session).execute(_UPDATE_RUN, bound(values)).rowcount != 1:
         raise RunConflict(state.id)
     row.revision += 1
     state.status = status
-    _describe(session, "update", RUNS, state.id, {k: v for k, v in values.items() if k != "run_id"})
+    describe(session, "update", RUNS, state.id, {k: v for k, v in values.items() if k != "run_id"})
 
 
 def write_steps(session: Session, run_id: str, steps: list[StepRecord], encode: Callable[[Any], Any]) -> None:
@@ -420,160 +419,9 @@ def write_steps(session: Session, run_id: str, steps: list[StepRecord], encode: 
         }
         for record in steps
     ]
-    _conn(session).execute(_INSERT_STEPS, rows)
+    conn_of(session).execute(_INSERT_STEPS, rows)
     for values in rows:
-        _describe(session, "insert", STEPS, values["id"], values)
-
-
-# -- wait rows ------------------------------------------------------------------------------------
-
-_UPDATE_WAIT = (
-    WAITS.update()
-    .where(WAITS.c.id == bindparam("b_wait_id"))
-    .values(
-        kind=bindparam("b_kind"),
-        node_id=bindparam("b_node_id"),
-        event_name=bindparam("b_event_name"),
-        task_id=bindparam("b_task_id"),
-        due_at=bindparam("b_due_at"),
-        # Written even when it looks unchanged: an event may have set it since this driver read the
-        # row, and the new wait must not inherit the old wait's signal.
-        resume=None,
-        pending_children=bindparam("b_pending_children"),
-        claimed_by=bindparam("b_claimed_by"),
-        claimed_until=bindparam("b_claimed_until"),
-    )
-)
-_DELETE_WAIT = WAITS.delete().where(WAITS.c.id == bindparam("b_wait_id"))
-
-
-def write_wait(
-    session: Session,
-    row: RunRow,
-    *,
-    kind: str,
-    node_id: str | None,
-    due_at: datetime | None,
-    event_name: str | None = None,
-    task_id: str | None = None,
-    pending_children: int = 0,
-    claimed_by: str | None = None,
-    claimed_until: datetime | None = None,
-) -> None:
-    """The run's one wait row says what it waits for now (made when it has none)."""
-    values = {
-        "kind": kind,
-        "node_id": node_id,
-        "event_name": event_name,
-        "task_id": task_id,
-        "due_at": due_at,
-        "pending_children": pending_children,
-        "claimed_by": claimed_by,
-        "claimed_until": claimed_until,
-    }
-    conn = _conn(session)
-    if row.unwritten_wait is not None:
-        # A new run's first wait row, written only now that it says what the run waits for.
-        base = row.unwritten_wait
-        inserted = {**base, **values}
-        conn.execute(_INSERT_WAIT, inserted)
-        _describe(session, "insert", WAITS, base["id"], inserted)
-        row.unwritten_wait = None
-        _unwritten(session).pop(row.state.id, None)
-        row.wait = WaitRow(base["id"], kind, node_id, due_at, None, pending_children)
-        return
-    if row.wait is None:
-        wait_id = new_id("wait")
-        inserted = {
-            **values,
-            "id": wait_id,
-            "run_id": row.state.id,
-            "subject_id": row.state.subject_id,
-            "resume": None,
-            "created_at": utcnow(),
-        }
-        conn.execute(_INSERT_WAIT, inserted)
-        _describe(session, "insert", WAITS, wait_id, inserted)
-    else:
-        wait_id = row.wait.id
-        conn.execute(_UPDATE_WAIT, _bound({**values, "wait_id": wait_id}))
-        _describe(session, "update", WAITS, wait_id, values)
-    row.wait = WaitRow(wait_id, kind, node_id, due_at, None, pending_children)
-
-
-_SIGNAL_WAIT = (
-    WAITS.update()
-    .where(WAITS.c.id == bindparam("b_wait_id"))
-    .values(resume=bindparam("b_resume"), due_at=bindparam("b_due_at"))
-)
-_COUNT_DOWN = (
-    WAITS.update()
-    .where(WAITS.c.id == bindparam("b_wait_id"), WAITS.c.pending_children > 0)
-    .values(pending_children=WAITS.c.pending_children - 1)
-)
-_PENDING = select(WAITS.c.pending_children).where(WAITS.c.id == bindparam("b_wait_id"))
-
-
-def signal_wait(session: Session, wait_id: str, resume: dict[str, Any], now: datetime) -> None:
-    """Make the wait due now with what woke it (a subflow's end)."""
-    values = {"wait_id": wait_id, "resume": resume, "due_at": now}
-    _conn(session).execute(_SIGNAL_WAIT, _bound(values))
-    _describe(session, "update", WAITS, wait_id, {"resume": resume, "due_at": now})
-
-
-def count_down_children(session: Session, wait_id: str) -> int:
-    """One subflow fewer to wait for; how many are left. (The UPDATE's row lock orders two children
-    that end at once.)"""
-    conn = _conn(session)
-    conn.execute(_COUNT_DOWN, {"b_wait_id": wait_id})
-    return int(conn.execute(_PENDING, {"b_wait_id": wait_id}).scalar_one_or_none() or 0)
-
-
-_CHILDREN = (
-    select(RUNS.c.id, RUNS.c.variables)
-    .where(RUNS.c.parent_run_id == bindparam("b_parent_id"))
-    .order_by(RUNS.c.parent_index)
-)
-
-
-def child_variables(session: Session, parent_id: str) -> list[tuple[str, dict[str, Any]]]:
-    """Each subflow run of ``parent_id`` with its stored variables, in the order they were called."""
-    found = _conn(session).execute(_CHILDREN, {"b_parent_id": parent_id})
-    return [(child.id, child.variables) for child in found]
-
-
-def delete_wait(session: Session, row: RunRow) -> None:
-    if row.unwritten_wait is not None:
-        # Ended before its wait row was ever needed.
-        row.unwritten_wait = None
-        _unwritten(session).pop(row.state.id, None)
-        row.wait = None
-        return
-    if row.wait is None:
-        return
-    _conn(session).execute(_DELETE_WAIT, {"b_wait_id": row.wait.id})
-    _describe(session, "delete", WAITS, row.wait.id, {})
-    row.wait = None
-
-
-# -- the outbox -----------------------------------------------------------------------------------
-
-
-def insert_outbox(
-    session: Session, name: str, payload: dict[str, Any], subject_id: str | None, now: datetime
-) -> str:
-    event_id = new_id("evt")
-    values = {
-        "id": event_id,
-        "name": name,
-        "payload": payload,
-        "subject_id": subject_id,
-        "created_at": now,
-        "published_at": None,
-    }
-    _conn(session).execute(_INSERT_OUTBOX, values)
-    _describe(session, "insert", OUTBOX, event_id, values)
-    return event_id
+        describe(session, "insert", STEPS, values["id"], values)
 
 
 # -- keeping ORM objects honest -------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -32,6 +33,7 @@ from sqlalchemy.orm import Session
 from dsl.diagnostics import ExpressionError
 from dsl.flowgraph import WaitEventNode
 from engine import codec, store
+from engine.db import new_id
 from engine.inputs import validate_inputs
 from engine.models import FlowDefinition, FlowVersion
 from engine.models.flow import ACTIVE
@@ -108,6 +110,26 @@ _WAKE = (
 )
 
 
+_INSERT_OUTBOX = store.OUTBOX.insert()
+
+
+def _insert_outbox(
+    session: Session, name: str, payload: dict[str, Any], subject_id: str | None, now: datetime
+) -> str:
+    event_id = new_id("evt")
+    values = {
+        "id": event_id,
+        "name": name,
+        "payload": payload,
+        "subject_id": subject_id,
+        "created_at": now,
+        "published_at": None,
+    }
+    session.connection().execute(_INSERT_OUTBOX, values)
+    store.describe(session, "insert", store.OUTBOX, event_id, values)
+    return event_id
+
+
 def publish(
     session: Session,
     event_name: str,
@@ -126,7 +148,7 @@ def publish(
     payload = dict(payload)
     # The statements below go past the ORM: what the session holds goes out first.
     session.flush()
-    store.insert_outbox(session, event_name, codec.jsonable(payload), subject_id, runtime.clock.now())
+    _insert_outbox(session, event_name, codec.jsonable(payload), subject_id, runtime.clock.now())
     if subject_id is None:
         rows = session.connection().execute(_TOUCHED_ANY, {"b_event_name": event_name}).all()
     else:
