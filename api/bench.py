@@ -137,20 +137,22 @@ def _seed(database: Database, orders: int) -> None:
         uow.commit()
 
 
-def _ship_all(database: Database, runtime: Runtime, summary_id: str) -> None:
+def _fulfillment_order_ids(database: Database, summary_id: str) -> list[str]:
     with database.session_factory() as session:
-        fo_ids = list(
-            session.scalars(
-                select(FulfillmentOrder.id).where(FulfillmentOrder.order_summary_id == summary_id)
-            )
-        )
-        for fo_id in fo_ids:
-            ship_fulfillment_order(session, runtime, fo_id, carrier="UPS", tracking_number=f"T{fo_id[-10:]}")
+        query = select(FulfillmentOrder.id).where(FulfillmentOrder.order_summary_id == summary_id)
+        return list(session.scalars(query.order_by(FulfillmentOrder.id)))
+
+
+def _ship(database: Database, runtime: Runtime, fo_id: str) -> None:
+    """One shipment, as its own request: a session of its own, as the API gives each."""
+    with database.session_factory() as session:
+        ship_fulfillment_order(session, runtime, fo_id, carrier="UPS", tracking_number=f"T{fo_id[-10:]}")
 
 
 def process_order(database: Database, runtime: Runtime, index: int, prefix: str) -> None:
     summary_id = place_order(database, runtime, bench_order(index, prefix))
-    _ship_all(database, runtime, summary_id)
+    for fo_id in _fulfillment_order_ids(database, summary_id):
+        _ship(database, runtime, fo_id)
 
 
 Writes = list[tuple[str, Any]]
@@ -162,15 +164,9 @@ def _record_order(database: Database, runtime: Runtime, prefix: str) -> list[Wri
     with record_writes() as writes:
         summary_id = place_order(database, runtime, bench_order(0, prefix))
     requests.append(writes)
-    with database.session_factory() as session:
-        fo_ids = list(
-            session.scalars(
-                select(FulfillmentOrder.id).where(FulfillmentOrder.order_summary_id == summary_id)
-            )
-        )
-    for fo_id in fo_ids:
-        with record_writes() as writes, database.session_factory() as session:
-            ship_fulfillment_order(session, runtime, fo_id, carrier="UPS", tracking_number=f"T{fo_id[-10:]}")
+    for fo_id in _fulfillment_order_ids(database, summary_id):
+        with record_writes() as writes:
+            _ship(database, runtime, fo_id)
         requests.append(writes)
     return requests
 

@@ -40,6 +40,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def holds_writes(session: Session) -> bool:
+    """Whether the session's open transaction has written, or will write at its next flush, anything.
+
+    On SQLite the driver knows: it begins a transaction only at the first write, and SQLite has one
+    writer, so a second connection would wait for this one. Elsewhere any open transaction may have.
+    """
+    if session.new or session.dirty or session.deleted:
+        return True
+    if not session.in_transaction():
+        return False
+    if session.get_bind().dialect.name != "sqlite":
+        return True
+    raw = session.connection().connection.dbapi_connection
+    return bool(getattr(raw, "in_transaction", True))
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``; SQLite gets WAL mode and foreign keys on every connection."""
     if url.startswith("sqlite"):

@@ -28,6 +28,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from dsl.flowgraph import ActionNode, FlowGraph
 from engine import codec, store, store_waits
+from engine.db import holds_writes
 from engine.interpreter import StepEnv, child_result, execute, resume
 from engine.models import FlowRun, RunWait
 from engine.models.run import FINISHED
@@ -35,7 +36,7 @@ from engine.models.wait import CALL, READY
 from engine.plan import plan_of
 from engine.records import graph_for, save, subflow_graph
 from engine.runtime import Runtime
-from engine.state import Outcome, RunState, StepRecord
+from engine.state import Outcome, RunState, StepRecord, stored_variables
 from engine.store import RunConflict, RunRow, WaitRow
 
 log = logging.getLogger(__name__)
@@ -191,21 +192,11 @@ def _steps(
                 savepoint.commit()
                 holds_work = True
             else:
-                holds_work = _holds_writes(session)
+                # (On SQLite a savepoint must not start a transaction: its release would commit it.)
+                holds_work = holds_writes(session)
         if outcome.finished is not None or outcome.wait is not None:
             return _finish(session, runtime, row, outcome, pending, queue)
         state.node = outcome.next_node
-
-
-def _holds_writes(session: Session) -> bool:
-    """Whether the open transaction wrote anything (on SQLite a savepoint must not start one: its
-    release would commit it)."""
-    if session.new or session.dirty or session.deleted:
-        return True
-    if session.get_bind().dialect.name != "sqlite":
-        return session.in_transaction()
-    raw = session.connection().connection.dbapi_connection
-    return bool(getattr(raw, "in_transaction", True))
 
 
 def _save_and_commit(
@@ -298,14 +289,10 @@ def _notify_parent(
         return
     if store_waits.count_down_children(session, parent.wait.id) > 0:
         return
-    results = []
-    for child_id, variables in store_waits.child_variables(session, state.parent_run_id):
-        if child_id == state.id:
-            results.append(child_result(state))
-            continue
-        child = RunState(id=child_id, flow_id="", version_number=0, subject_id=None, node=None)
-        child.load_variables(variables)
-        results.append(child_result(child))
+    results = [
+        child_result(state.variables if child_id == state.id else stored_variables(variables))
+        for child_id, variables in store_waits.child_variables(session, state.parent_run_id)
+    ]
     store_waits.signal_wait(
         session, parent.wait.id, codec.encode({"via": "children", "results": results}), now
     )

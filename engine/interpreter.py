@@ -343,6 +343,6 @@ def resume(
     return None
 
 
-def child_result(state: RunState) -> dict[str, Any]:
+def child_result(variables: Mapping[str, Any]) -> dict[str, Any]:
     """What a finished subflow hands its caller: its variables, without the caller's own inputs."""
-    return {k: v for k, v in state.variables.items() if k not in ("input", "event", "error")}
+    return {k: v for k, v in variables.items() if k not in ("input", "event", "error")}

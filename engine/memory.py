@@ -234,6 +234,6 @@ class MemoryEngine:
                 (r for r in self.runs.values() if r.state.parent_run_id == parent_id),
                 key=lambda r: r.state.parent_index or 0,
             )
-            results = [child_result(c.state) for c in children]
+            results = [child_result(c.state.variables) for c in children]
             parent.signal = {"via": "children", "results": results}
             self._wake(parent)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dsl.flowgraph import FlowGraph
-from engine import codec, store, store_waits
+from engine import store, store_waits
 from engine.db import new_id
 from engine.models import FlowDefinition, FlowRun, FlowVersion, ProcessException, RunWait, Task
 from engine.models.flow import ACTIVE
@@ -60,21 +60,7 @@ def subflow_graph(
 
 
 def state_of(run: FlowRun) -> RunState:
-    state = RunState(
-        id=run.id,
-        flow_id=run.flow_id,
-        version_number=run.version_number,
-        subject_id=run.subject_id,
-        node=run.current_node,
-        status=run.status,
-        step_count=run.step_count,
-        version_id=run.version_id,
-        parent_run_id=run.parent_run_id,
-        parent_index=run.parent_index,
-        error=run.error,
-    )
-    state.load_variables(run.variables)
-    return state
+    return RunState.from_row(run)
 
 
 def wait_of(session: Session, run_id: str) -> RunWait | None:
@@ -102,10 +88,11 @@ def save(
     now = runtime.clock.now()
     state = row.state
     if finished is not None:
-        store.write_run(session, row, status=finished, error=failure.message if failure else None, now=now)
+        status, error = finished, failure.message if failure else None
     else:
-        store.write_run(session, row, status=RUNNING if wait is None else WAITING, error=state.error, now=now)
-    store.write_steps(session, state.id, steps, codec.encode)
+        status, error = (RUNNING if wait is None else WAITING), state.error
+    store.write_run(session, row, status=status, error=error, now=now)
+    store.write_steps(session, state.id, steps)
     if finished is not None:
         store_waits.delete_wait(session, row)
         if failure is not None:

@@ -28,14 +28,39 @@ class RunState:
     parent_index: int | None = None
     error: str | None = None
 
+    @classmethod
+    def from_row(cls, row: Any) -> RunState:
+        """The state of a stored run: ``row`` is a ``FlowRun`` or a result row with its columns."""
+        state = cls(
+            id=row.id,
+            flow_id=row.flow_id,
+            version_number=row.version_number,
+            subject_id=row.subject_id,
+            node=row.current_node,
+            status=row.status,
+            step_count=row.step_count,
+            version_id=row.version_id,
+            parent_run_id=row.parent_run_id,
+            parent_index=row.parent_index,
+            error=row.error,
+        )
+        state.load_variables(row.variables)
+        return state
+
     def dump_variables(self) -> dict[str, Any]:
         return {"vars": codec.encode(self.variables), "visits": dict(self.visits), "attempt": self.attempt}
 
     def load_variables(self, stored: dict[str, Any] | None) -> None:
         stored = stored or {}
-        self.variables = codec.decode(stored.get("vars") or {})
+        self.variables = stored_variables(stored)
         self.visits = {str(k): int(v) for k, v in (stored.get("visits") or {}).items()}
         self.attempt = int(stored.get("attempt") or 1)
+
+
+def stored_variables(stored: dict[str, Any] | None) -> dict[str, Any]:
+    """A run's variables from its stored ``variables`` column (as ``dump_variables`` wrote it)."""
+    decoded: dict[str, Any] = codec.decode((stored or {}).get("vars") or {})
+    return decoded
 
 
 @dataclass

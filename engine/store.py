@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.orm.util import identity_key
 
+from engine import codec
 from engine.db import new_id
 from engine.models import FlowRun, FlowStep, OutboxEvent, RunWait
 from engine.models._types import utcnow
@@ -285,20 +286,7 @@ def load_run(session: Session, run_id: str) -> RunRow | None:
     found = conn_of(session).execute(_LOAD_RUN, {"b_run_id": run_id}).first()
     if found is None:
         return None
-    state = RunState(
-        id=found.id,
-        flow_id=found.flow_id,
-        version_number=found.version_number,
-        subject_id=found.subject_id,
-        node=found.current_node,
-        status=found.status,
-        step_count=found.step_count,
-        version_id=found.version_id,
-        parent_run_id=found.parent_run_id,
-        parent_index=found.parent_index,
-        error=found.error,
-    )
-    state.load_variables(found.variables)
+    state = RunState.from_row(found)
     wait = None
     if found.wait_id is not None:
         wait = WaitRow(
@@ -362,28 +350,7 @@ _UPDATE_RUN = (
 def write_run(session: Session, row: RunRow, *, status: str, error: str | None, now: datetime) -> None:
     """The run's state, guarded by its revision: a run moved on by another driver raises RunConflict."""
     state = row.state
-    if row.unwritten_run is not None:
-        # Its first save: the row goes in as the run stands now.
-        inserted = {
-            **row.unwritten_run,
-            "status": status,
-            "error": error,
-            "variables": state.dump_variables(),
-            "current_node": state.node,
-            "step_count": state.step_count,
-            "updated_at": now,
-        }
-        conn_of(session).execute(_INSERT_RUN, inserted)
-        describe(session, "insert", RUNS, state.id, inserted)
-        row.unwritten_run = None
-        if row.unwritten_wait is None:
-            unwritten(session).pop(state.id, None)
-        state.status = status
-        return
-    values = {
-        "run_id": state.id,
-        "old_revision": row.revision,
-        "new_revision": row.revision + 1,
+    changed = {
         "status": status,
         "error": error,
         "variables": state.dump_variables(),
@@ -391,6 +358,17 @@ def write_run(session: Session, row: RunRow, *, status: str, error: str | None, 
         "step_count": state.step_count,
         "updated_at": now,
     }
+    if row.unwritten_run is not None:
+        # Its first save: the row goes in as the run stands now.
+        inserted = {**row.unwritten_run, **changed}
+        conn_of(session).execute(_INSERT_RUN, inserted)
+        describe(session, "insert", RUNS, state.id, inserted)
+        row.unwritten_run = None
+        if row.unwritten_wait is None:
+            unwritten(session).pop(state.id, None)
+        state.status = status
+        return
+    values = {"run_id": state.id, "old_revision": row.revision, "new_revision": row.revision + 1, **changed}
     if conn_of(session).execute(_UPDATE_RUN, bound(values)).rowcount != 1:
         raise RunConflict(state.id)
     row.revision += 1
@@ -398,7 +376,7 @@ def write_run(session: Session, row: RunRow, *, status: str, error: str | None, 
     describe(session, "update", RUNS, state.id, {k: v for k, v in values.items() if k != "run_id"})
 
 
-def write_steps(session: Session, run_id: str, steps: list[StepRecord], encode: Callable[[Any], Any]) -> None:
+def write_steps(session: Session, run_id: str, steps: list[StepRecord]) -> None:
     if not steps:
         return
     rows = [
@@ -410,8 +388,8 @@ def write_steps(session: Session, run_id: str, steps: list[StepRecord], encode: 
             "kind": str(record.kind),
             "attempt": record.attempt,
             "status": record.status,
-            "inputs": encode(record.inputs) if record.inputs is not None else None,
-            "outputs": encode(record.outputs),
+            "inputs": codec.encode(record.inputs) if record.inputs is not None else None,
+            "outputs": codec.encode(record.outputs),
             "error": record.error,
             "error_code": record.error_code,
             "started_at": record.started_at,

@@ -41,7 +41,7 @@ from engine.models.wait import EVENT
 from engine.records import graph_for
 from engine.runtime import Runtime, default_runtime
 from engine.scope import Scope
-from engine.state import RunState
+from engine.state import stored_variables
 
 log = logging.getLogger(__name__)
 
@@ -194,10 +194,9 @@ def _wake(
             continue  # an earlier event already woke it
         node = graph_for(session, runtime, row.version_id, row.flow_id).node(row.node_id or "")
         if isinstance(node, WaitEventNode) and node.where is not None:
-            state = RunState(id=row.run_id, flow_id=row.flow_id, version_number=0, subject_id=None, node=None)
-            state.load_variables(row.variables)
+            variables = stored_variables(row.variables)
             scope = Scope(
-                state.variables, runtime.registry, session, row.subject_id, runtime.clock, {"event": payload}
+                variables, runtime.registry, session, row.subject_id, runtime.clock, {"event": payload}
             )
             try:
                 if not node.where.evaluate(scope):

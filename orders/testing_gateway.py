@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
-from engine.db import make_engine, new_id
+from engine.db import holds_writes, make_engine, new_id
 from orders.columns import utcnow
 from orders.gateway import GatewayDeclined, GatewayResult, GatewayTimeout
 from orders.models import GatewayCall
@@ -70,15 +70,6 @@ def _own_engine(engine: Engine) -> Engine:
     return own
 
 
-def _writes_pending_on_sqlite(session: Session) -> bool:
-    if session.get_bind().dialect.name != "sqlite" or not session.in_transaction():
-        return False
-    if session.new or session.dirty or session.deleted:
-        return True
-    raw = session.connection().connection.dbapi_connection
-    return bool(getattr(raw, "in_transaction", False))
-
-
 class TestGateway:
     """The ``test`` processor. Tokens: ``tok_ok`` approves, ``tok_decline`` declines authorizations,
     ``tok_capture_fail`` declines captures, ``tok_flaky`` times out on a key's first call."""
@@ -100,7 +91,7 @@ class TestGateway:
     def _call(
         self, session: Session, operation: str, token: str, amount: Decimal | None, idempotency_key: str
     ) -> GatewayResult:
-        if _writes_pending_on_sqlite(session):
+        if session.get_bind().dialect.name == "sqlite" and holds_writes(session):
             # SQLite has one writer: a second connection would wait for this very transaction. Record
             # in the caller's transaction instead (the count then lives and dies with it).
             outcome, reference, first_amount = self._record(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Column, Table, bindparam
 from sqlalchemy.engine import Connection
@@ -323,8 +323,3 @@ def _update(
                 f"UPDATE statement on table '{tables[statement].table.name}' expected to update "
                 f"{len(rows)} row(s); {result.rowcount} were matched."
             )
-
-
-def written_tables() -> list[str]:
-    """The tables whose classes this module writes itself (for tests and the docs)."""
-    return sorted(cast(Table, m.local_table).name for m, plan in _plans.items() if plan is not None)
