@@ -21,6 +21,7 @@ from orders.models import (
     FulfillmentStatus,
     InventoryLevel,
     Location,
+    Order,
     OrderChange,
     OrderChangeLine,
     OrderItemSummary,
@@ -297,7 +298,10 @@ _LOAD_FO = (
     select(FulfillmentOrder)
     .where(FulfillmentOrder.id == bindparam("b_fo"))
     .options(
-        joinedload(FulfillmentOrder.summary, innerjoin=True),
+        # Of the original order only the payment method, which the capture after a shipment needs.
+        joinedload(FulfillmentOrder.summary, innerjoin=True)
+        .joinedload(OrderSummary.order, innerjoin=True)
+        .load_only(Order.payment_gateway, Order.payment_token),
         joinedload(FulfillmentOrder.location, innerjoin=True),
         joinedload(FulfillmentOrder.delivery_method, innerjoin=True),
     )
@@ -308,7 +312,8 @@ _LOAD_FO = (
 
 def _load_fo(session: Session, fo_id: str) -> FulfillmentOrder:
     """The fulfillment order, locked, read fresh with what shipping it and its event need: its summary,
-    location and delivery method (one query, not four; collections load faster apart)."""
+    location and delivery method, the order's payment method (one query, not five; collections load
+    faster apart)."""
     fo = session.scalars(_LOAD_FO, {"b_fo": fo_id}).one_or_none()
     if fo is None:
         raise NotFound(f"no fulfillment order {fo_id}")
