@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import types
+import weakref
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Annotated, Any, Union, get_args, get_origin
@@ -20,7 +21,8 @@ from dsl.catalog import ActionSpec, Catalog, EventSpec, ParamSpec
 from engine.registry import ActionRegistry, DslType, default_registry
 
 _builtin_loader: Callable[[ActionRegistry], None] | None = None
-_loaded: set[int] = set()
+# Held weakly: a registry's id() is reused once it is collected, and a new registry must load again.
+_loaded: weakref.WeakSet[ActionRegistry] = weakref.WeakSet()
 
 
 def set_builtin_loader(loader: Callable[[ActionRegistry], None]) -> None:
@@ -31,8 +33,8 @@ def set_builtin_loader(loader: Callable[[ActionRegistry], None]) -> None:
 
 def prepare(registry: ActionRegistry) -> ActionRegistry:
     """Built-ins (through the app's loader) and plugins, each loaded once per registry."""
-    if id(registry) not in _loaded:
-        _loaded.add(id(registry))
+    if registry not in _loaded:
+        _loaded.add(registry)
         if _builtin_loader is not None:
             _builtin_loader(registry)
         registry.load_plugins()

@@ -74,3 +74,26 @@ def test_codec_round_trips_decimals_dates_and_records_exactly() -> None:
     assert str(back["amount"]) == "12.30"
     assert back["ref"].snapshot["total"] == Decimal("5.00")
     assert codec.jsonable({"a": Decimal("1.50")}) == {"a": "1.50"}
+
+
+def test_every_new_registry_gets_the_builtins_even_at_a_collected_ones_address() -> None:
+    # A registry made after another was collected often sits at the same address (same id()); it must
+    # still be given the built-ins. (CI once ran a test whose runtime had no actions at all.)
+    import gc
+
+    from engine import catalog
+
+    def builtins(registry: ActionRegistry) -> None:
+        registry.register("example_builtin", lambda ctx, params: {}, input_model=Line, output_model=Line)
+
+    previous = catalog._builtin_loader
+    catalog.set_builtin_loader(builtins)
+    try:
+        for _ in range(20):
+            registry = ActionRegistry()
+            catalog.prepare(registry)
+            assert "example_builtin" in registry.actions
+            del registry
+            gc.collect()
+    finally:
+        catalog._builtin_loader = previous
