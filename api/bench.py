@@ -29,7 +29,7 @@ from rich.progress import (
     TextColumn,
     TimeRemainingColumn,
 )
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.engine import Engine
 
 from api.bootstrap import build_runtime, prepare_database
@@ -137,10 +137,17 @@ def _seed(database: Database, orders: int) -> None:
         uow.commit()
 
 
+_FO_IDS = (
+    select(FulfillmentOrder.__table__.c.id)
+    .where(FulfillmentOrder.__table__.c.order_summary_id == bindparam("b_summary"))
+    .order_by(FulfillmentOrder.__table__.c.id)
+)
+
+
 def _fulfillment_order_ids(database: Database, summary_id: str) -> list[str]:
-    with database.session_factory() as session:
-        query = select(FulfillmentOrder.id).where(FulfillmentOrder.order_summary_id == summary_id)
-        return list(session.scalars(query.order_by(FulfillmentOrder.id)))
+    """What the warehouse is told to ship (the bench's client side: a plain read, no ORM)."""
+    with database.engine.connect() as conn:
+        return list(conn.execute(_FO_IDS, {"b_summary": summary_id}).scalars())
 
 
 def _ship(database: Database, runtime: Runtime, fo_id: str) -> None:

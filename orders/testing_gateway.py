@@ -9,7 +9,7 @@ connections only): a real processor costs Ordo a network call, not an fsync of O
 
 from __future__ import annotations
 
-import uuid
+import os
 import weakref
 from decimal import Decimal
 from typing import Any, cast
@@ -180,4 +180,4 @@ class TestGateway:
 
 
 def _reference(operation: str) -> str:
-    return f"test_{operation}_{uuid.uuid4().hex[:16]}"
+    return f"test_{operation}_{os.urandom(8).hex()}"
