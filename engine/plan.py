@@ -4,15 +4,16 @@ step costs more than the step itself."""
 from __future__ import annotations
 
 import threading
+import weakref
+from typing import Any
 
 from dsl.flowgraph import EdgeKind, FlowGraph, Node
 
 
 class Plan:
-    __slots__ = ("edges", "first", "graph", "nodes")
+    __slots__ = ("edges", "first", "nodes")
 
     def __init__(self, graph: FlowGraph) -> None:
-        self.graph = graph
         self.nodes: dict[str, Node] = {}
         self.edges: dict[str, list[tuple[EdgeKind, str, str]]] = {}
         # (node, kind) -> target of the first transition of that kind; labels are looked up in ``edges``.
@@ -33,15 +34,17 @@ class Plan:
         return None
 
 
-_plans: dict[int, Plan] = {}
+# Keyed by the compiled networkx graph, weakly: a plan lives as long as its graph (simulations and
+# flow checks compile graphs by the thousand in a long-running server; none may stay behind).
+_plans: weakref.WeakKeyDictionary[Any, Plan] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
 def plan_of(graph: FlowGraph) -> Plan:
     """The plan of ``graph``, made once (graphs are never changed after compiling)."""
-    plan = _plans.get(id(graph))
-    if plan is None or plan.graph is not graph:
+    plan = _plans.get(graph.graph)
+    if plan is None:
         plan = Plan(graph)
         with _lock:
-            _plans[id(graph)] = plan
+            _plans[graph.graph] = plan
     return plan

@@ -10,7 +10,7 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import instance_dict
 
-from orders import reference
+from orders import loading, reference
 from orders.errors import Conflict, NotFound, QuantityError
 from orders.events import FULFILLMENT_ORDER_SHIPPED, DomainEvent
 from orders.models import (
@@ -369,8 +369,8 @@ def ship(
     # Read before writing, so the reads flush nothing: the summary's items (which the lines' items and
     # the status need), the lines and the reservations. The stock UPDATEs go first (as in routing), so
     # everything the ORM changes goes out in the one flush below.
-    fo.summary.items  # noqa: B018
-    lines = fo.lines
+    loading.summary_items(session, fo.summary)
+    lines = loading.fulfillment_order_lines(session, fo)
     reservations = _reservations(session, fo)
     for reservation in reservations:
         k = reservation.quantity

@@ -9,7 +9,7 @@ from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_dict
 
-from orders import money
+from orders import loading, money
 from orders.errors import PaymentError
 from orders.gateway import get_gateway
 from orders.models import (
@@ -115,6 +115,7 @@ def capture_invoice(session: Session, invoice: Invoice, *, key: str) -> list[Pay
     outstanding = invoice.total - captured_for(session, invoice)
     if outstanding <= 0:
         return []
+    loading.summary_authorizations(session, summary)
     sources = open_authorizations(summary)
     available = sum((auth.remaining for auth in sources), ZERO)
     if available < outstanding:

@@ -300,3 +300,19 @@ end
     assert run.status == "failed"
     assert effects.calls["decline"] == 1
     assert run.failure is not None and run.failure.message == "could not charge: card declined"
+
+
+def test_a_compiled_graphs_plan_goes_with_it(runtime: Runtime) -> None:
+    # Simulations compile flows again and again in a long-running server: no plan may outlive its graph.
+    import gc
+    import weakref
+
+    from engine import plan
+
+    graph = dsl.compile_flows(DECIDE, runtime.catalog())[0]
+    first = plan.plan_of(graph)
+    assert plan.plan_of(graph) is first
+    alive = weakref.ref(graph.graph)
+    del graph, first
+    gc.collect()
+    assert alive() is None
