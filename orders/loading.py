@@ -1,7 +1,7 @@
 """Collections loaded by statements built once: half what the ORM's lazy loader costs for the same rows.
 
-The lazy loader builds and caches its statement on every load; the hot paths (a shipment and its
-capture) read the same three collections for every order, so they name the statement themselves.
+The lazy loader builds and caches its statement on every load; a shipment reads the same two
+collections for every order, so it names the statements itself.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from orders.models import (
     FulfillmentOrderLine,
     OrderItemSummary,
     OrderSummary,
-    PaymentAuthorization,
 )
 
 T = TypeVar("T")
@@ -33,11 +32,6 @@ _FULFILLMENT_ORDER_LINES = (
     select(FulfillmentOrderLine)
     .where(FulfillmentOrderLine.fulfillment_order_id == bindparam("b_parent"))
     .order_by(FulfillmentOrderLine.created_at, FulfillmentOrderLine.id)
-)
-_SUMMARY_AUTHORIZATIONS = (
-    select(PaymentAuthorization)
-    .where(PaymentAuthorization.order_summary_id == bindparam("b_parent"))
-    .order_by(PaymentAuthorization.created_at, PaymentAuthorization.id)
 )
 
 
@@ -57,7 +51,3 @@ def summary_items(session: Session, summary: OrderSummary) -> list[OrderItemSumm
 
 def fulfillment_order_lines(session: Session, fo: FulfillmentOrder) -> list[FulfillmentOrderLine]:
     return _collection(session, fo, "lines", _FULFILLMENT_ORDER_LINES)
-
-
-def summary_authorizations(session: Session, summary: OrderSummary) -> list[PaymentAuthorization]:
-    return _collection(session, summary, "authorizations", _SUMMARY_AUTHORIZATIONS)

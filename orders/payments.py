@@ -7,9 +7,9 @@ from typing import cast
 
 from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import instance_dict
+from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 
-from orders import loading, money
+from orders import money
 from orders.errors import PaymentError
 from orders.gateway import get_gateway
 from orders.models import (
@@ -105,6 +105,28 @@ def captured_for(session: Session, invoice: Invoice) -> Decimal:
     return Decimal(session.connection().execute(_CAPTURED_FOR, {"b_invoice": invoice.id}).scalar_one())
 
 
+# A capture needs both, and on a server each query is a round trip: the summary's authorizations, each
+# row carrying what was captured against the invoice so far.
+_AUTHORIZATIONS_AND_CAPTURED = (
+    select(PaymentAuthorization, _CAPTURED_FOR.scalar_subquery())
+    .where(PaymentAuthorization.order_summary_id == bindparam("b_summary"))
+    .order_by(PaymentAuthorization.created_at, PaymentAuthorization.id)
+)
+
+
+def _authorizations_and_captured(session: Session, invoice: Invoice) -> Decimal:
+    """What was captured against ``invoice``; the summary's authorizations are loaded with it."""
+    summary = invoice.summary
+    rows = session.execute(
+        _AUTHORIZATIONS_AND_CAPTURED, {"b_summary": summary.id, "b_invoice": invoice.id}
+    ).all()
+    if "authorizations" not in instance_dict(summary):
+        set_committed_value(summary, "authorizations", [auth for auth, _ in rows])
+    if not rows:
+        return captured_for(session, invoice)
+    return Decimal(rows[0][1])
+
+
 def capture_invoice(session: Session, invoice: Invoice, *, key: str) -> list[Payment]:
     """Capture exactly what of ``invoice`` is not captured yet, from open authorizations, oldest first.
 
@@ -112,10 +134,9 @@ def capture_invoice(session: Session, invoice: Invoice, *, key: str) -> list[Pay
     a retry repeats none of them. Nothing to capture (a 0.00 invoice, or a retry after success): [].
     """
     summary = invoice.summary
-    outstanding = invoice.total - captured_for(session, invoice)
+    outstanding = invoice.total - _authorizations_and_captured(session, invoice)
     if outstanding <= 0:
         return []
-    loading.summary_authorizations(session, summary)
     sources = open_authorizations(summary)
     available = sum((auth.remaining for auth in sources), ZERO)
     if available < outstanding:
