@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from rich.console import Console
 from rich.progress import (
@@ -29,7 +29,7 @@ from rich.progress import (
     TextColumn,
     TimeRemainingColumn,
 )
-from sqlalchemy import bindparam, event, select
+from sqlalchemy import Table, bindparam, event, select
 from sqlalchemy.engine import Engine
 
 from api.bootstrap import build_runtime, prepare_database
@@ -137,11 +137,8 @@ def _seed(database: Database, orders: int) -> None:
         uow.commit()
 
 
-_FO_IDS = (
-    select(FulfillmentOrder.__table__.c.id)
-    .where(FulfillmentOrder.__table__.c.order_summary_id == bindparam("b_summary"))
-    .order_by(FulfillmentOrder.__table__.c.id)
-)
+_FOS = cast(Table, FulfillmentOrder.__table__)
+_FO_IDS = select(_FOS.c.id).where(_FOS.c.order_summary_id == bindparam("b_summary")).order_by(_FOS.c.id)
 
 
 def _fulfillment_order_ids(database: Database, summary_id: str) -> list[str]:

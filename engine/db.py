@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +10,8 @@ from typing import Any
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from engine.codec import new_token
 
 # Stable constraint names, so Alembic migrations and the models name them the same on every database.
 NAMING_CONVENTION = {
@@ -28,9 +29,7 @@ class Base(DeclarativeBase):
 
 def new_id(prefix: str) -> str:
     """A readable, globally unique string id such as ``os_3f9c...``."""
-    # 128 random bits from the OS, in hex; uuid4() gives the same shape at four times the cost, and an
-    # order writes dozens of ids.
-    return f"{prefix}_{os.urandom(16).hex()}"
+    return f"{prefix}_{new_token()}"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import threading
 import weakref
-from typing import Any
+
+import networkx as nx
 
 from dsl.flowgraph import EdgeKind, FlowGraph, Node
 
@@ -36,7 +37,7 @@ class Plan:
 
 # Keyed by the compiled networkx graph, weakly: a plan lives as long as its graph (simulations and
 # flow checks compile graphs by the thousand in a long-running server; none may stay behind).
-_plans: weakref.WeakKeyDictionary[Any, Plan] = weakref.WeakKeyDictionary()
+_plans: weakref.WeakKeyDictionary[nx.DiGraph[str], Plan] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
