@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 
-from api.bench import run_bench
-from engine.db import Database
+from api.bench import plan_replay, run_bench
+from engine.db import Database, new_id
 from orders.models import GatewayCall, Invoice, OrderSummary
 
 
@@ -29,3 +30,32 @@ def test_bench_runs_orders_through_the_lifecycle_and_the_floor(tmp_path: Path) -
         assert session.scalar(select(func.count()).select_from(Invoice)) == 20
         assert session.scalar(select(func.count()).select_from(GatewayCall)) == 30
     database.dispose()
+
+
+def test_a_replay_plan_gives_every_order_fresh_ids_and_its_own_number() -> None:
+    summary, item, location = new_id("os"), new_id("osi"), new_id("loc")
+    requests: list[list[tuple[str, Any]]] = [
+        [
+            ("INSERT a", (summary, "B1-00000000", 3, None)),
+            ("INSERT b", [(item, summary, location), (new_id("osi"), summary, location)]),
+        ],
+        [("INSERT c", {"payload": f'{{"summary": "{summary}", "number": "B1-00000000"}}', "n": 1})],
+    ]
+    plan = plan_replay(requests, {location}, "B1-00000000")
+    # The summary's and the two items' ids are drawn afresh; the kept location's is not.
+    assert len(plan.ids) == 3
+    fresh = {old: new_id(prefix) for old, prefix in plan.ids}
+    fresh[plan.number] = "F1-00000007"
+    # What replay() sends for that order.
+    first, second, third = (
+        (statement, fill(fresh) if fill is not None else parameters)
+        for request in plan.requests
+        for statement, parameters, fill in request
+    )
+    new_summary = fresh[summary]
+    assert new_summary != summary and new_summary.startswith("os_")
+    assert first[1] == (new_summary, "F1-00000007", 3, None)
+    rows = second[1]
+    assert isinstance(rows, list) and [row[1:] for row in rows] == [(new_summary, location)] * 2
+    assert rows[0][0] != rows[1][0] and item not in (rows[0][0], rows[1][0])
+    assert third[1] == {"payload": f'{{"summary": "{new_summary}", "number": "F1-00000007"}}', "n": 1}
