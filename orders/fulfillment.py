@@ -374,7 +374,14 @@ def ship(
     reservations = _reservations(session, fo)
     for reservation in reservations:
         k = reservation.quantity
-        _adjust_level(session, reservation.location_id, reservation.sku, on_hand=-k, reserved=-k)
+        try:
+            _adjust_level(session, reservation.location_id, reservation.sku, on_hand=-k, reserved=-k)
+        except QuantityError as exc:
+            # A recount since the reservation found fewer units than it holds: the count is what to fix.
+            raise Conflict(
+                f"fulfillment order {fo.id} cannot ship: {exc} (it takes {k}); correct the stock count "
+                "at that location, then ship again"
+            ) from exc
     for line in lines:
         if line.quantity == 0:
             continue

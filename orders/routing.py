@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
+from math import comb
 from typing import Any, Literal, cast
 
 from sqlalchemy import Table, bindparam, select, update
@@ -33,8 +34,8 @@ from orders.writes import write_pending
 LEVELS = cast(Table, InventoryLevel.__table__)
 Strategy = Literal["fewest_splits", "priority"]
 STRATEGIES = ("fewest_splits", "priority")
-# Exhaustive search for the fewest locations up to this many candidates; a greedy cover beyond.
-EXACT_SEARCH_LIMIT = 12
+# How many sets of locations the search for the fewest may try (a few tens of milliseconds at most).
+COVER_SEARCH_BUDGET = 20_000
 RACE_RETRIES = 3
 
 
@@ -143,53 +144,55 @@ def _loc_key(location: Location) -> tuple[int, str]:
 
 
 def _choose_locations(
-    demand: dict[str, int], stock: dict[str, dict[str, _Stock]], candidates: list[Location]
+    demand: dict[str, int], left: dict[str, dict[str, int]], candidates: list[Location]
 ) -> list[Location]:
-    """The fewest candidates that together hold ``demand``; ties to lower priorities, then more held."""
+    """The fewest candidates that together hold ``demand`` (units by SKU) out of ``left`` (units by SKU
+    and location id); ties to lower priorities, then to the locations holding more of it.
+
+    Exact while the search stays within ``COVER_SEARCH_BUDGET`` sets of locations (any cover of up to
+    three out of 40 locations holding some of the order, or of two out of 199); beyond that, a greedy
+    cover (the location adding the most units first)."""
+    skus = list(demand)
+    wanted = [demand[sku] for sku in skus]
+    # What each location can give of each SKU, capped at the demand: its share of a cover.
+    gives = {
+        loc.id: [min(left.get(sku, {}).get(loc.id, 0), need) for sku, need in zip(skus, wanted, strict=True)]
+        for loc in candidates
+    }
+    useful = [loc for loc in candidates if any(gives[loc.id])]
 
     def held(locs: Sequence[Location]) -> int:
-        return sum(
-            min(
-                demand[sku], sum(stock.get(sku, {}).get(loc.id, _Stock("", loc, 0)).available for loc in locs)
-            )
-            for sku in demand
+        return sum(min(need, sum(gives[loc.id][index] for loc in locs)) for index, need in enumerate(wanted))
+
+    def key(locs: Sequence[Location]) -> tuple[tuple[int, ...], int, tuple[str, ...]]:
+        return (
+            tuple(sorted(loc.priority for loc in locs)),
+            -sum(sum(gives[loc.id]) for loc in locs),
+            tuple(sorted(loc.code for loc in locs)),
         )
 
-    def covers(locs: Sequence[Location]) -> bool:
-        return held(locs) == sum(demand.values())
+    def in_order(locs: Sequence[Location]) -> list[Location]:
+        return sorted(locs, key=lambda loc: (loc.priority, -sum(gives[loc.id]), loc.code))
 
-    total = sum(demand.values())
-    useful = [loc for loc in candidates if held([loc]) > 0]
-    if not useful:
-        return []
-    if len(useful) <= EXACT_SEARCH_LIMIT:
-        for k in range(1, len(useful) + 1):
-            best: tuple[tuple[int, ...], int, tuple[str, ...]] | None = None
-            chosen: tuple[Location, ...] = ()
-            for combo in combinations(useful, k):
-                if not covers(combo):
-                    continue
-                key = (
-                    tuple(sorted(loc.priority for loc in combo)),
-                    -sum(held([loc]) for loc in combo),
-                    tuple(sorted(loc.code for loc in combo)),
-                )
-                if best is None or key < best:
-                    best, chosen = key, combo
-            if best is not None:
-                return sorted(chosen, key=lambda loc: (loc.priority, -held([loc]), loc.code))
-    # Too many to search, or no cover at all: a greedy cover that takes the most useful location first.
+    total = sum(wanted)
     picked: list[Location] = []
     while held(picked) < total:
         rest = [loc for loc in useful if loc not in picked]
-        if not rest:
-            break
         gain = {loc.id: held([*picked, loc]) - held(picked) for loc in rest}
-        nxt = min(rest, key=lambda loc: (-gain[loc.id], loc.priority, loc.code))
-        if gain[nxt.id] == 0:
+        best_next = min(rest, key=lambda loc: (-gain[loc.id], loc.priority, loc.code), default=None)
+        if best_next is None or gain[best_next.id] == 0:
+            return in_order(picked)  # no cover at all: the caller finds the units it cannot place
+        picked.append(best_next)
+    # The greedy cover bounds the search: only smaller ones, or better ones of its size, can beat it.
+    spent = 0
+    for size in range(1, len(picked) + 1):
+        spent += comb(len(useful), size)
+        if spent > COVER_SEARCH_BUDGET:
             break
-        picked.append(nxt)
-    return picked
+        covers = [combo for combo in combinations(useful, size) if held(combo) == total]
+        if covers:
+            return in_order(min(covers, key=key))
+    return in_order(picked)
 
 
 def _plan(
@@ -236,7 +239,8 @@ def _plan(
         demand: dict[str, int] = {}
         for d in ship:
             demand[d.item.sku] = demand.get(d.item.sku, 0) + d.quantity
-        chosen = _choose_locations(demand, stock, ship_from) if demand else []
+        # Out of what the pickup lines left: a store that ships may have given its units to them.
+        chosen = _choose_locations(demand, left, ship_from) if demand else []
         for d in ship:
             unallocated += take(d, chosen)
     return plan, unallocated

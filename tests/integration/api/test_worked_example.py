@@ -161,3 +161,25 @@ def test_rejected_order_reserves_nothing(api: Api) -> None:
     assert summary["status"] == "Rejected"
     locations = api.get("/api/v1/availability?sku=SKU-A").json()["locations"]
     assert all(loc["reserved"] == 0 for loc in locations)
+
+
+def test_shipping_more_than_a_recount_left_is_409_and_changes_nothing(api: Api) -> None:
+    setup_stock(api)
+    created = place(api, example_order("EX-R"))
+    wh1 = next(fo for fo in fulfillment_orders(api, created["id"]) if fo["location"] == "WH1")
+    # A recount finds one unit of SKU-A where two are reserved for this order.
+    assert api.put("/api/v1/inventory/WH1/SKU-A", {"on_hand": 1}, role="integrator").status_code == 200
+    before = api.get(f"/api/v1/order-summaries/{created['id']}").json()
+
+    shipped = api.post(
+        f"/api/v1/fulfillment-orders/{wh1['id']}/ship",
+        {"carrier": "UPS", "tracking_number": "1Z9"},
+        role="agent",
+    )
+    assert shipped.status_code == 409
+    assert shipped.headers["content-type"].startswith("application/problem+json")
+    assert "correct the stock count" in shipped.json()["detail"]
+    assert api.get(f"/api/v1/order-summaries/{created['id']}").json() == before
+    assert next(fo for fo in fulfillment_orders(api, created["id"]) if fo["id"] == wh1["id"]) == wh1
+    locations = api.get("/api/v1/availability?sku=SKU-A").json()["locations"]
+    assert [(loc["on_hand"], loc["reserved"]) for loc in locations if loc["location"] == "WH1"] == [(1, 2)]

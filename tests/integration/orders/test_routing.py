@@ -114,6 +114,59 @@ def test_pickup_lines_come_only_from_their_store(world: Database) -> None:
         assert route_order(session, summary, strategy="fewest_splits").unallocated_quantity == 1
 
 
+def test_a_store_that_ships_gives_its_units_to_its_pickup_line_and_ship_lines_go_elsewhere(
+    world: Database,
+) -> None:
+    with world.session_factory() as session:
+        # The store ships too, and has the better priority; its two units are all the pickup line's.
+        put_location(session, "STORE1", name="Store 1", kind="store", ships=True, pickup=True, priority=1)
+        put_location(
+            session, "WH1", name="Warehouse 1", kind="warehouse", ships=True, pickup=False, priority=2
+        )
+        pickup = {"sku": "SKU-A", "quantity": 2, "unit_price": "10.00"}
+        body = worked_example_body(
+            "PU-3",
+            lines=[
+                {**pickup, "delivery_method": "pickup", "pickup_location": "STORE1"},
+                {**pickup, "name": "shipped"},
+            ],
+            adjustments="0",
+        )
+        summary = capture(session, body)
+        result = route_order(session, summary, strategy="fewest_splits")
+        assert result.unallocated_quantity == 0
+        placed = {
+            (a["location"], a["delivery_method"]): a["lines"][0]["quantity"] for a in result.allocations
+        }
+        assert placed == {("STORE1", "pickup"): 2, ("WH1", "ground"): 2}
+
+
+def test_fewest_splits_finds_the_fewest_locations_among_many(world: Database) -> None:
+    """Six SKUs: LX (the best priority) holds four of them, LS1 and LS2 three each, and eleven more
+    locations one unit each. A greedy cover takes LX first and needs three; two are enough."""
+    skus = [f"SKU-{n}" for n in range(1, 7)]
+    with world.session_factory() as session:
+        for code, priority, held in (("LX", 1, (1, 2, 4, 5)), ("LS1", 5, (1, 2, 3)), ("LS2", 5, (4, 5, 6))):
+            put_location(
+                session, code, name=code, kind="warehouse", ships=True, pickup=False, priority=priority
+            )
+            for n in held:
+                put_inventory(session, code, f"SKU-{n}", on_hand=1)
+        for n in range(11):
+            code = f"F{n:02d}"
+            put_location(
+                session, code, name=code, kind="warehouse", ships=True, pickup=False, priority=20 + n
+            )
+            put_inventory(session, code, "SKU-1", on_hand=1)
+        body = worked_example_body(
+            "M-1", lines=[{"sku": sku, "quantity": 1, "unit_price": "1.00"} for sku in skus], adjustments="0"
+        )
+        summary = capture(session, body)
+        result = route_order(session, summary, strategy="fewest_splits")
+        assert result.unallocated_quantity == 0
+        assert sorted(a["location"] for a in result.allocations) == ["LS1", "LS2"]
+
+
 def test_ship_lines_never_come_from_locations_that_do_not_ship(world: Database) -> None:
     with world.session_factory() as session:
         put_inventory(session, "WH1", "SKU-A", on_hand=0)
