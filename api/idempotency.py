@@ -3,6 +3,11 @@
 The first response to a key is stored and replayed for every repeat; a key reused with another body
 is 422; a repeat that arrives while the first is still running waits for it (or gets 409 if it takes
 too long). Requests refused by validation store nothing, so a corrected request may reuse the key.
+
+A request can fail, or its process die, after what it created was committed (the flows' driver commits
+as it goes). So the claim also names the resource, in the same transaction that creates it: a request
+that fails after that, or a repeat that finds the claim abandoned (older than ``CLAIM_LEASE_S`` with no
+response), answers with that resource, and a claim that names none is given up so the key can run again.
 """
 
 from __future__ import annotations
@@ -10,9 +15,12 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
+from sqlalchemy import Table, delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,6 +29,9 @@ from api.records import IdempotencyRecord
 
 WAIT_FOR_FIRST_S = 30.0
 POLL_S = 0.05
+# A claim this old without a response belongs to a request that died: no order takes this long.
+CLAIM_LEASE_S = 300.0
+_RECORDS = cast(Table, IdempotencyRecord.__table__)
 
 
 @dataclass(frozen=True)
@@ -44,10 +55,22 @@ def _check_same_body(record: IdempotencyRecord, digest: str) -> None:
         )
 
 
+Recover = Callable[[str], StoredResponse]
+
+
+def _abandoned(record: IdempotencyRecord) -> bool:
+    created = record.created_at
+    if created.tzinfo is None:  # SQLite keeps no zone; it was written in UTC
+        created = created.replace(tzinfo=UTC)
+    return datetime.now(UTC) - created > timedelta(seconds=CLAIM_LEASE_S)
+
+
 def replay_or_wait(
-    factory: sessionmaker[Session], *, key: str, caller: str, digest: str
+    factory: sessionmaker[Session], *, key: str, caller: str, digest: str, recover: Recover
 ) -> StoredResponse | None:
-    """The stored response for ``key`` (waiting for one in flight), or None if the key is new."""
+    """The stored response for ``key`` (waiting for one in flight), or None if the key is new (or its
+    claim was abandoned before it created anything). ``recover`` answers for a resource an abandoned
+    claim created."""
     deadline = time.monotonic() + WAIT_FOR_FIRST_S
     while True:
         with factory() as session:
@@ -57,6 +80,8 @@ def replay_or_wait(
             _check_same_body(record, digest)
             if record.status_code is not None:
                 return StoredResponse(record.status_code, record.response_body)
+            if _abandoned(record):
+                return settle(factory, key=key, caller=caller, recover=recover)
         if time.monotonic() > deadline:
             raise Problem(409, "Request in progress", "A request with this Idempotency-Key is still running.")
         time.sleep(POLL_S)
@@ -83,16 +108,48 @@ def claim(
 def store(factory: sessionmaker[Session], *, key: str, caller: str, response: StoredResponse) -> None:
     with factory() as session:
         record = session.get(IdempotencyRecord, (key, caller))
-        if record is not None:
+        if record is not None and record.status_code is None:
             record.status_code = response.status_code
             record.response_body = response.body
             session.commit()
 
 
+def mark_resource(session: Session, *, key: str, caller: str, resource_id: str) -> None:
+    """Names what the claimed request created, in the transaction that creates it."""
+    session.execute(
+        update(_RECORDS)
+        .where(_RECORDS.c.key == key, _RECORDS.c.api_key_id == caller, _RECORDS.c.status_code.is_(None))
+        .values(resource_id=resource_id)
+    )
+
+
 def release(factory: sessionmaker[Session], *, key: str, caller: str) -> None:
-    """Forgets a claim whose request was refused before doing anything, so the key can be reused."""
+    """Forgets a claim whose request was refused before creating anything, so the key can be reused."""
+    with factory() as session:
+        session.execute(
+            delete(_RECORDS).where(
+                _RECORDS.c.key == key,
+                _RECORDS.c.api_key_id == caller,
+                _RECORDS.c.status_code.is_(None),
+                _RECORDS.c.resource_id.is_(None),
+            )
+        )
+        session.commit()
+
+
+def settle(
+    factory: sessionmaker[Session], *, key: str, caller: str, recover: Recover
+) -> StoredResponse | None:
+    """After the claimed request failed or died: the response for what it created, stored for every
+    repeat, or None (the claim given up) if it created nothing."""
     with factory() as session:
         record = session.get(IdempotencyRecord, (key, caller))
-        if record is not None and record.status_code is None:
-            session.delete(record)
-            session.commit()
+        resource_id = record.resource_id if record is not None else None
+        if record is not None and record.status_code is not None:
+            return StoredResponse(record.status_code, record.response_body)
+    if resource_id is None:
+        release(factory, key=key, caller=caller)
+        return None
+    response = recover(resource_id)
+    store(factory, key=key, caller=caller, response=response)
+    return response

@@ -52,6 +52,11 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return problem_response(422, "Invalid request", "The request has invalid fields.", _field_errors(exc))
 
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, _exc: Exception) -> JSONResponse:
+        # Starlette logs the exception itself; the caller gets the contract's format, and no internals.
+        return problem_response(500, "Internal error", "The server failed to handle this request.")
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return problem_response(exc.status_code, str(exc.detail), str(exc.detail))

@@ -44,4 +44,7 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     response_body: Mapped[object | None] = mapped_column(JSON, nullable=True)
     response_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # What the first request created, written in the same transaction as it: a repeat after that request
+    # failed or died part-way answers with the resource instead of creating it again.
+    resource_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api import idempotency
@@ -22,6 +26,7 @@ from orders.errors import Conflict, ValidationFailed
 from orders.intake import OrderInput
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
+log = logging.getLogger(__name__)
 
 
 def _field_errors(exc: ValidationError) -> list[dict[str, Any]]:
@@ -57,8 +62,9 @@ def _create_order(
 ) -> JSONResponse:
     factory = database.session_factory
     digest = idempotency.request_hash(body)
+    created = partial(_created, database)
     while True:
-        stored = idempotency.replay_or_wait(factory, key=key, caller=caller, digest=digest)
+        stored = idempotency.replay_or_wait(factory, key=key, caller=caller, digest=digest, recover=created)
         if stored is not None:
             return _response(stored)
         try:
@@ -69,14 +75,23 @@ def _create_order(
             ) from exc
         if idempotency.claim(factory, key=key, caller=caller, digest=digest, method="POST", path=path):
             break
+
+    def note(session: Session, summary_id: str) -> None:
+        idempotency.mark_resource(session, key=key, caller=caller, resource_id=summary_id)
+
     try:
-        response = _capture(database, runtime, data)
+        response = _capture(database, runtime, data, note)
     except ValidationFailed as exc:
         idempotency.release(factory, key=key, caller=caller)
         raise Problem(422, "Invalid order", str(exc), errors=exc.errors) from exc
     except Exception:
-        idempotency.release(factory, key=key, caller=caller)
-        raise
+        # If the order was saved before the failure, it is the answer, now and for every repeat (its
+        # flows go on from their last saved step); if not, the key is free again.
+        settled = idempotency.settle(factory, key=key, caller=caller, recover=created)
+        if settled is None:
+            raise
+        log.exception("POST /orders failed after order %s was saved; answering with it", settled.body["id"])
+        return _response(settled)
     idempotency.store(factory, key=key, caller=caller, response=response)
     return _response(response)
 
@@ -86,11 +101,17 @@ def _response(stored: idempotency.StoredResponse) -> JSONResponse:
     return JSONResponse(stored.body, status_code=stored.status_code, media_type=media_type)
 
 
-def _capture(database: Database, runtime: Runtime, data: OrderInput) -> idempotency.StoredResponse:
+def _created(database: Database, summary_id: str) -> idempotency.StoredResponse:
+    with database.session_factory() as session:
+        return idempotency.StoredResponse(201, summary_json(session, load_summary(session, summary_id)))
+
+
+def _capture(
+    database: Database, runtime: Runtime, data: OrderInput, note: Callable[[Session, str], None]
+) -> idempotency.StoredResponse:
     try:
-        summary_id = place_order(database, runtime, data)
+        summary_id = place_order(database, runtime, data, on_captured=note)
     except Conflict as exc:
         body = {"type": "about:blank", "title": "Conflict", "status": 409, "detail": str(exc)}
         return idempotency.StoredResponse(409, body)
-    with database.session_factory() as session:
-        return idempotency.StoredResponse(201, summary_json(session, load_summary(session, summary_id)))
+    return _created(database, summary_id)
