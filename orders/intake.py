@@ -222,6 +222,9 @@ def validate_order(
                     errors.add(f"{at}.pickup_location", f"location {store.code!r} is not a pickup store")
         elif method is not None and line.pickup_location:
             errors.add(f"{at}.pickup_location", f"delivery method {method.code!r} ships; it takes no pickup")
+        elif method is None and line.pickup_location and line.pickup_location not in locations:
+            # The method is unknown (reported above), but a store that does not exist is wrong either way.
+            errors.add(f"{at}.pickup_location", f"unknown location {line.pickup_location!r}")
 
     order_ok = errors.exact("adjustments", data.adjustments, currency)
     if data.shipping.amount < 0:
@@ -233,8 +236,8 @@ def validate_order(
     order_ok = errors.exact("shipping.amount", data.shipping.amount, currency) and order_ok
     order_ok = errors.exact("shipping.tax", data.shipping.tax, currency) and order_ok
 
-    if currency is not None and line_ok and order_ok:
-        _check_totals(data, currency, errors)
+    if currency is not None and line_ok:
+        _check_totals(data, currency, errors, order_ok=order_ok)
     if errors.items:
         raise ValidationFailed(errors.items)
     return methods, locations
@@ -244,27 +247,30 @@ def _priced(data: OrderInput) -> list[money.PricedLine]:
     return [money.PricedLine(ln.quantity, ln.unit_price, ln.adjustments, ln.tax) for ln in data.lines]
 
 
-def _check_totals(data: OrderInput, currency: str, errors: _Errors) -> None:
+def _check_totals(data: OrderInput, currency: str, errors: _Errors, *, order_ok: bool) -> None:
+    """What the amounts come to, line by line and in all; every line is checked, not just the first."""
+    lines_ok = True
     for i, line in enumerate(data.lines):
         subtotal = money.line_subtotal(line.quantity, line.unit_price, line.adjustments)
         if subtotal < 0:
             errors.add(f"lines.{i}.adjustments", "line adjustments exceed the line's price")
-            return
-        if not errors.exact(f"lines.{i}.unit_price", subtotal, currency):
-            return
+            lines_ok = False
+        elif not errors.exact(f"lines.{i}.unit_price", subtotal, currency):
+            lines_ok = False
+    if not (lines_ok and order_ok):
+        return  # the order's totals need every amount right
     try:
         totals = money.price_lines(_priced(data), data.adjustments, currency)
     except MoneyError as exc:
         errors.add("adjustments", str(exc))
         return
-    for i, line_totals in enumerate(totals):
-        if line_totals.total < 0:
-            errors.add("adjustments", "order adjustments exceed what the lines are worth")
-            return
-        if not errors.exact(f"lines.{i}", line_totals.total, currency):
-            return
-    ordered = sum((t.total for t in totals), Decimal(0)) + data.shipping.amount + data.shipping.tax
-    errors.exact("total", ordered, currency)
+    if any(line_totals.total < 0 for line_totals in totals):
+        errors.add("adjustments", "order adjustments exceed what the lines are worth")
+        return
+    lines_ok = all([errors.exact(f"lines.{i}", t.total, currency) for i, t in enumerate(totals)])
+    if lines_ok:
+        ordered = sum((t.total for t in totals), Decimal(0)) + data.shipping.amount + data.shipping.tax
+        errors.exact("total", ordered, currency)
 
 
 def capture_order(

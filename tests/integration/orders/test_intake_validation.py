@@ -129,6 +129,23 @@ def test_every_problem_is_reported_at_once(world: Database) -> None:
     assert {e["field"] for e in caught.value.errors} >= {"lines.0.quantity", "lines.1.sku", "delivery_method"}
 
 
+def test_every_line_over_its_price_is_named_and_a_bad_shipping_hides_none(world: Database) -> None:
+    body = worked_example_body()
+    for line in body["lines"]:
+        line["adjustments"] = "-1000.00"
+    body["shipping"]["amount"] = "-5.00"
+    body["lines"][1].update(delivery_method="drone", pickup_location="NOWHERE")
+    with world.session_factory() as session, pytest.raises(ValidationFailed) as caught:
+        capture_order(session, OrderInput.model_validate(body), now=NOW)
+    assert {e["field"] for e in caught.value.errors} >= {
+        "lines.0.adjustments",
+        "lines.1.adjustments",
+        "shipping.amount",
+        "lines.1.delivery_method",
+        "lines.1.pickup_location",
+    }
+
+
 def test_amounts_from_json_numbers_stay_exact() -> None:
     data = OrderInput.model_validate(
         worked_example_body(lines=[{"sku": "S", "quantity": 1, "unit_price": 0.1}])
