@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, field_validator
 from sqlalchemy import bindparam, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -76,6 +76,14 @@ Text200 = Annotated[str, Field(max_length=200)]
 
 class _Input(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, extra="ignore")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # PostgreSQL's text cannot hold NUL (SQLite's can): refused here, so both databases agree.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("text must not contain the NUL character")
+        return value
 
 
 class CustomerInput(_Input):

@@ -81,6 +81,8 @@ CASES: list[tuple[str, Edit, str]] = [
     ("order number too long", _set("order_number", "N" * 65), "order_number"),
     ("amount as boolean", _set("shipping.tax", True), "shipping.tax"),
     ("bad lifecycle", _set("lifecycle", "sometimes"), "lifecycle"),
+    ("NUL in a name", _set("customer.name", "Ada\x00"), "customer.name"),
+    ("NUL in an address", _set("ship_to.line1", "1 Way\x00"), "ship_to.line1"),
 ]
 
 
