@@ -260,6 +260,18 @@ def _template(value: Any, pattern: re.Pattern[str], keep: set[str]) -> Fill | No
     return None
 
 
+def _strings(value: Any) -> Iterator[str]:
+    """Every string inside a recorded parameter (which the templates search for ids)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, tuple | list):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+
+
 @dataclass(frozen=True)
 class ReplayPlan:
     """One order's recorded writes, ready to be sent again for another order: each parameter that held
@@ -278,7 +290,8 @@ def plan_replay(requests: list[Writes], keep: set[str], number: str) -> ReplayPl
         token: token.partition("_")[0]
         for request in requests
         for _statement, parameters in request
-        for token in re.findall(ID_TOKEN, repr(parameters))
+        for text in _strings(parameters)
+        for token in re.findall(ID_TOKEN, text)
         if token not in keep
     }
     planned = [

@@ -34,8 +34,9 @@ from orders.writes import write_pending
 LEVELS = cast(Table, InventoryLevel.__table__)
 Strategy = Literal["fewest_splits", "priority"]
 STRATEGIES = ("fewest_splits", "priority")
-# How many sets of locations the search for the fewest may try (a few tens of milliseconds at most).
-COVER_SEARCH_BUDGET = 20_000
+# How much the search for the fewest locations may do: sets of locations tried times the order's SKUs
+# (about a microsecond each, so a few tens of milliseconds at most, inside the order's transaction).
+COVER_SEARCH_BUDGET = 50_000
 RACE_RETRIES = 3
 
 
@@ -149,9 +150,9 @@ def _choose_locations(
     """The fewest candidates that together hold ``demand`` (units by SKU) out of ``left`` (units by SKU
     and location id); ties to lower priorities, then to the locations holding more of it.
 
-    Exact while the search stays within ``COVER_SEARCH_BUDGET`` sets of locations (any cover of up to
-    three out of 40 locations holding some of the order, or of two out of 199); beyond that, a greedy
-    cover (the location adding the most units first)."""
+    Exact while the search costs at most ``COVER_SEARCH_BUDGET`` (sets of locations tried times the
+    order's SKUs: any cover of up to three out of 40 locations holding some of an order of four SKUs,
+    or of two out of 140 for five); beyond that, a greedy cover (the location adding the most units first)."""
     skus = list(demand)
     wanted = [demand[sku] for sku in skus]
     # What each location can give of each SKU, capped at the demand: its share of a cover.
@@ -161,8 +162,8 @@ def _choose_locations(
     }
     useful = [loc for loc in candidates if any(gives[loc.id])]
 
-    def held(locs: Sequence[Location]) -> int:
-        return sum(min(need, sum(gives[loc.id][index] for loc in locs)) for index, need in enumerate(wanted))
+    def covers(locs: Sequence[Location]) -> bool:
+        return all(sum(gives[loc.id][index] for loc in locs) >= need for index, need in enumerate(wanted))
 
     def key(locs: Sequence[Location]) -> tuple[tuple[int, ...], int, tuple[str, ...]]:
         return (
@@ -174,24 +175,29 @@ def _choose_locations(
     def in_order(locs: Sequence[Location]) -> list[Location]:
         return sorted(locs, key=lambda loc: (loc.priority, -sum(gives[loc.id]), loc.code))
 
-    total = sum(wanted)
+    # Greedy first: what each location would add to what is still missing.
+    missing = list(wanted)
     picked: list[Location] = []
-    while held(picked) < total:
+    while any(missing):
         rest = [loc for loc in useful if loc not in picked]
-        gain = {loc.id: held([*picked, loc]) - held(picked) for loc in rest}
+        gain = {loc.id: sum(map(min, gives[loc.id], missing)) for loc in rest}
         best_next = min(rest, key=lambda loc: (-gain[loc.id], loc.priority, loc.code), default=None)
         if best_next is None or gain[best_next.id] == 0:
             return in_order(picked)  # no cover at all: the caller finds the units it cannot place
         picked.append(best_next)
+        missing = [max(need - give, 0) for need, give in zip(missing, gives[best_next.id], strict=True)]
     # The greedy cover bounds the search: only smaller ones, or better ones of its size, can beat it.
     spent = 0
     for size in range(1, len(picked) + 1):
-        spent += comb(len(useful), size)
+        spent += comb(len(useful), size) * len(skus)
         if spent > COVER_SEARCH_BUDGET:
             break
-        covers = [combo for combo in combinations(useful, size) if held(combo) == total]
-        if covers:
-            return in_order(min(covers, key=key))
+        best: tuple[Location, ...] | None = None
+        for combo in combinations(useful, size):
+            if covers(combo) and (best is None or key(combo) < key(best)):
+                best = combo
+        if best is not None:
+            return in_order(best)
     return in_order(picked)
 
 

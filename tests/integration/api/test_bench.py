@@ -40,6 +40,8 @@ def test_a_replay_plan_gives_every_order_fresh_ids_and_its_own_number() -> None:
             ("INSERT b", [(item, summary, location), (new_id("osi"), summary, location)]),
         ],
         [("INSERT c", {"payload": f'{{"summary": "{summary}", "number": "B1-00000000"}}', "n": 1})],
+        # An id right after a raw newline (repr writes it as a backslash and an "n", a word character).
+        [("INSERT d", ("note:\n" + summary,))],
     ]
     plan = plan_replay(requests, {location}, "B1-00000000")
     # The summary's and the two items' ids are drawn afresh; the kept location's is not.
@@ -47,7 +49,7 @@ def test_a_replay_plan_gives_every_order_fresh_ids_and_its_own_number() -> None:
     fresh = {old: new_id(prefix) for old, prefix in plan.ids}
     fresh[plan.number] = "F1-00000007"
     # What replay() sends for that order.
-    first, second, third = (
+    first, second, third, fourth = (
         (statement, fill(fresh) if fill is not None else parameters)
         for request in plan.requests
         for statement, parameters, fill in request
@@ -59,3 +61,4 @@ def test_a_replay_plan_gives_every_order_fresh_ids_and_its_own_number() -> None:
     assert isinstance(rows, list) and [row[1:] for row in rows] == [(new_summary, location)] * 2
     assert rows[0][0] != rows[1][0] and item not in (rows[0][0], rows[1][0])
     assert third[1] == {"payload": f'{{"summary": "{new_summary}", "number": "F1-00000007"}}', "n": 1}
+    assert fourth[1] == ("note:\n" + new_summary,)
