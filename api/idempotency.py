@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.problems import Problem
 from api.records import IdempotencyRecord
+from engine.codec import new_token
 
 WAIT_FOR_FIRST_S = 30.0
 POLL_S = 0.05
@@ -81,7 +82,7 @@ def replay_or_wait(
             if record.status_code is not None:
                 return StoredResponse(record.status_code, record.response_body)
             if _abandoned(record):
-                return settle(factory, key=key, caller=caller, recover=recover)
+                return settle(factory, key=key, caller=caller, token=record.claim_token, recover=recover)
         if time.monotonic() > deadline:
             raise Problem(409, "Request in progress", "A request with this Idempotency-Key is still running.")
         time.sleep(POLL_S)
@@ -89,67 +90,81 @@ def replay_or_wait(
 
 def claim(
     factory: sessionmaker[Session], *, key: str, caller: str, digest: str, method: str, path: str
-) -> bool:
-    """Claims ``key`` for this request; False if another request claimed it first."""
+) -> str | None:
+    """Claims ``key`` for this request: the claim's token, or None if another request claimed it first."""
+    token = new_token()
     with factory() as session:
         session.add(
             IdempotencyRecord(
-                key=key, api_key_id=caller, method=method, path=path, request_hash=digest, status_code=None
+                key=key,
+                api_key_id=caller,
+                method=method,
+                path=path,
+                request_hash=digest,
+                status_code=None,
+                claim_token=token,
             )
         )
         try:
             session.commit()
         except IntegrityError:
             session.rollback()
-            return False
-    return True
+            return None
+    return token
 
 
-def store(factory: sessionmaker[Session], *, key: str, caller: str, response: StoredResponse) -> None:
-    with factory() as session:
-        record = session.get(IdempotencyRecord, (key, caller))
-        if record is not None and record.status_code is None:
-            record.status_code = response.status_code
-            record.response_body = response.body
-            session.commit()
+def _claimed(key: str, caller: str, token: str | None) -> list[Any]:
+    """The record while it is still ``token``'s open claim."""
+    return [
+        _RECORDS.c.key == key,
+        _RECORDS.c.api_key_id == caller,
+        _RECORDS.c.claim_token == token,  # IS NULL for a claim made before claims had tokens
+        _RECORDS.c.status_code.is_(None),
+    ]
 
 
-def mark_resource(session: Session, *, key: str, caller: str, resource_id: str) -> None:
-    """Names what the claimed request created, in the transaction that creates it."""
-    session.execute(
-        update(_RECORDS)
-        .where(_RECORDS.c.key == key, _RECORDS.c.api_key_id == caller, _RECORDS.c.status_code.is_(None))
-        .values(resource_id=resource_id)
-    )
-
-
-def release(factory: sessionmaker[Session], *, key: str, caller: str) -> None:
-    """Forgets a claim whose request was refused before creating anything, so the key can be reused."""
+def store(
+    factory: sessionmaker[Session], *, key: str, caller: str, token: str | None, response: StoredResponse
+) -> None:
+    """Keeps ``response`` for every repeat, if the claim is still ``token``'s."""
     with factory() as session:
         session.execute(
-            delete(_RECORDS).where(
-                _RECORDS.c.key == key,
-                _RECORDS.c.api_key_id == caller,
-                _RECORDS.c.status_code.is_(None),
-                _RECORDS.c.resource_id.is_(None),
-            )
+            update(_RECORDS)
+            .where(*_claimed(key, caller, token))
+            .values(status_code=response.status_code, response_body=response.body)
+        )
+        session.commit()
+
+
+def mark_resource(session: Session, *, key: str, caller: str, token: str, resource_id: str) -> None:
+    """Names what the claimed request created, in the transaction that creates it."""
+    session.execute(update(_RECORDS).where(*_claimed(key, caller, token)).values(resource_id=resource_id))
+
+
+def release(factory: sessionmaker[Session], *, key: str, caller: str, token: str | None) -> None:
+    """Gives up ``token``'s claim if it created nothing, so the key can run again."""
+    with factory() as session:
+        session.execute(
+            delete(_RECORDS).where(*_claimed(key, caller, token), _RECORDS.c.resource_id.is_(None))
         )
         session.commit()
 
 
 def settle(
-    factory: sessionmaker[Session], *, key: str, caller: str, recover: Recover
+    factory: sessionmaker[Session], *, key: str, caller: str, token: str | None, recover: Recover
 ) -> StoredResponse | None:
-    """After the claimed request failed or died: the response for what it created, stored for every
-    repeat, or None (the claim given up) if it created nothing."""
+    """After ``token``'s request failed or died: the response for what it created, stored for every
+    repeat, or None if it created nothing (the claim given up) or the claim is no longer ``token``'s."""
     with factory() as session:
         record = session.get(IdempotencyRecord, (key, caller))
-        resource_id = record.resource_id if record is not None else None
-        if record is not None and record.status_code is not None:
+        if record is None or record.claim_token != token:
+            return None
+        if record.status_code is not None:
             return StoredResponse(record.status_code, record.response_body)
+        resource_id = record.resource_id
     if resource_id is None:
-        release(factory, key=key, caller=caller)
+        release(factory, key=key, caller=caller, token=token)
         return None
     response = recover(resource_id)
-    store(factory, key=key, caller=caller, response=response)
+    store(factory, key=key, caller=caller, token=token, response=response)
     return response

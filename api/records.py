@@ -47,4 +47,7 @@ class IdempotencyRecord(Base):
     # What the first request created, written in the same transaction as it: a repeat after that request
     # failed or died part-way answers with the resource instead of creating it again.
     resource_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Which request holds the claim: whatever a request does to the record later names it, so a request
+    # that lost its claim to a take-over cannot touch the one that replaced it.
+    claim_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)

@@ -73,26 +73,29 @@ def _create_order(
             raise Problem(
                 422, "Invalid order", "The order has invalid fields.", errors=_field_errors(exc)
             ) from exc
-        if idempotency.claim(factory, key=key, caller=caller, digest=digest, method="POST", path=path):
+        token = idempotency.claim(factory, key=key, caller=caller, digest=digest, method="POST", path=path)
+        if token is not None:
             break
 
     def note(session: Session, summary_id: str) -> None:
-        idempotency.mark_resource(session, key=key, caller=caller, resource_id=summary_id)
+        idempotency.mark_resource(session, key=key, caller=caller, token=token, resource_id=summary_id)
 
     try:
         response = _capture(database, runtime, data, note)
     except ValidationFailed as exc:
-        idempotency.release(factory, key=key, caller=caller)
+        idempotency.release(factory, key=key, caller=caller, token=token)
         raise Problem(422, "Invalid order", str(exc), errors=exc.errors) from exc
     except Exception:
         # If the order was saved before the failure, it is the answer, now and for every repeat (its
         # flows go on from their last saved step); if not, the key is free again.
-        settled = idempotency.settle(factory, key=key, caller=caller, recover=created)
+        settled = idempotency.settle(factory, key=key, caller=caller, token=token, recover=created)
         if settled is None:
             raise
-        log.exception("POST /orders failed after order %s was saved; answering with it", settled.body["id"])
+        log.exception(
+            "POST /orders (Idempotency-Key %r) failed after its order was saved; answering with it", key
+        )
         return _response(settled)
-    idempotency.store(factory, key=key, caller=caller, response=response)
+    idempotency.store(factory, key=key, caller=caller, token=token, response=response)
     return _response(response)
 
 

@@ -128,3 +128,28 @@ def _caller_id(api: Api) -> str:
         caller = session.scalar(select(ApiKey.id).where(ApiKey.role == "integrator"))
     assert caller is not None
     return caller
+
+
+def test_a_late_take_over_leaves_the_claim_that_replaced_the_dead_one_alone(api: Api) -> None:
+    factory = api.database.session_factory
+    caller = _caller_id(api)
+    claim = {"key": "k-race", "caller": caller, "digest": "d", "method": "POST", "path": "/x"}
+    dead = idempotency.claim(factory, **claim)
+    assert dead is not None
+
+    def recover(_resource: str) -> idempotency.StoredResponse:
+        raise AssertionError("the dead claim created nothing")
+
+    # Two repeats both saw the dead claim; the first gives it up and claims the key afresh.
+    assert idempotency.settle(factory, key="k-race", caller=caller, token=dead, recover=recover) is None
+    live = idempotency.claim(factory, **claim)
+    assert live is not None and live != dead
+    # The second, late, must neither free the new claim nor answer for it.
+    assert idempotency.settle(factory, key="k-race", caller=caller, token=dead, recover=recover) is None
+    assert idempotency.claim(factory, **claim) is None
+    late = idempotency.StoredResponse(409, {"detail": "late"})
+    idempotency.store(factory, key="k-race", caller=caller, token=dead, response=late)
+    idempotency.release(factory, key="k-race", caller=caller, token=dead)
+    with factory() as session:
+        record = session.get(IdempotencyRecord, ("k-race", caller))
+        assert record is not None and record.claim_token == live and record.status_code is None
