@@ -215,61 +215,60 @@ def _constant(value: Any) -> Fill:
     return lambda _fresh: value
 
 
-def _string_template(value: str, pattern: re.Pattern[str], keep: set[str]) -> Fill | None:
-    """``value`` with each recorded id (and the order number) as a slot; None when it has none."""
-    pieces = pattern.split(value)
-    texts, slots = [pieces[0]], []
-    for index in range(1, len(pieces), 2):
-        token, after = pieces[index], pieces[index + 1]
-        if token in keep:
-            texts[-1] += token + after
-        else:
+class _Templates:
+    """Turns recorded parameters into templates, noting each recorded id it makes a slot for."""
+
+    def __init__(self, keep: set[str], number: str) -> None:
+        self._pattern = re.compile(f"({ID_TOKEN}|{re.escape(number)})")
+        self._keep = keep
+        self._number = number
+        # Each recorded id with its prefix: the replay draws a new one of each per order.
+        self.ids: dict[str, str] = {}
+
+    def of(self, value: Any) -> Fill | None:
+        """How to rebuild ``value`` for another order: None when it stays as recorded."""
+        if isinstance(value, str):
+            return self._of_string(value)
+        if isinstance(value, tuple | list):
+            parts = [self.of(item) for item in value]
+            if not any(parts):
+                return None
+            kind = type(value)
+            fills = [part or _constant(item) for part, item in zip(parts, value, strict=True)]
+            return lambda fresh: kind(fill(fresh) for fill in fills)
+        if isinstance(value, dict):
+            entries = {key: self.of(item) for key, item in value.items()}
+            if not any(entries.values()):
+                return None
+            pairs = [(key, entries[key] or _constant(item)) for key, item in value.items()]
+            return lambda fresh: {key: fill(fresh) for key, fill in pairs}
+        return None
+
+    def _of_string(self, value: str) -> Fill | None:
+        """``value`` with each recorded id (and the order number) as a slot; None when it has none."""
+        pieces = self._pattern.split(value)
+        texts, slots = [pieces[0]], []
+        for index in range(1, len(pieces), 2):
+            token, after = pieces[index], pieces[index + 1]
+            if token in self._keep:
+                texts[-1] += token + after
+                continue
+            if token != self._number:
+                self.ids[token] = token.partition("_")[0]
             slots.append(token)
             texts.append(after)
-    if not slots:
-        return None
-    first, rest = texts[0], tuple(zip(slots, texts[1:], strict=True))
-
-    def fill(fresh: dict[str, str]) -> str:
-        out = [first]
-        for slot, text in rest:
-            out.append(fresh[slot])
-            out.append(text)
-        return "".join(out)
-
-    return fill
-
-
-def _template(value: Any, pattern: re.Pattern[str], keep: set[str]) -> Fill | None:
-    """How to rebuild a recorded parameter for another order: None when it stays as recorded."""
-    if isinstance(value, str):
-        return _string_template(value, pattern, keep)
-    if isinstance(value, tuple | list):
-        parts = [_template(item, pattern, keep) for item in value]
-        if not any(parts):
+        if not slots:
             return None
-        kind = type(value)
-        fills = [part or _constant(item) for part, item in zip(parts, value, strict=True)]
-        return lambda fresh: kind(fill(fresh) for fill in fills)
-    if isinstance(value, dict):
-        entries = {key: _template(item, pattern, keep) for key, item in value.items()}
-        if not any(entries.values()):
-            return None
-        pairs = [(key, entries[key] or _constant(item)) for key, item in value.items()]
-        return lambda fresh: {key: fill(fresh) for key, fill in pairs}
-    return None
+        first, rest = texts[0], tuple(zip(slots, texts[1:], strict=True))
 
+        def fill(fresh: dict[str, str]) -> str:
+            out = [first]
+            for slot, text in rest:
+                out.append(fresh[slot])
+                out.append(text)
+            return "".join(out)
 
-def _strings(value: Any) -> Iterator[str]:
-    """Every string inside a recorded parameter (which the templates search for ids)."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, tuple | list):
-        for item in value:
-            yield from _strings(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
+        return fill
 
 
 @dataclass(frozen=True)
@@ -285,20 +284,12 @@ class ReplayPlan:
 
 
 def plan_replay(requests: list[Writes], keep: set[str], number: str) -> ReplayPlan:
-    pattern = re.compile(f"({ID_TOKEN}|{re.escape(number)})")
-    ids = {
-        token: token.partition("_")[0]
-        for request in requests
-        for _statement, parameters in request
-        for text in _strings(parameters)
-        for token in re.findall(ID_TOKEN, text)
-        if token not in keep
-    }
+    templates = _Templates(keep, number)
     planned = [
-        [(statement, parameters, _template(parameters, pattern, keep)) for statement, parameters in request]
+        [(statement, parameters, templates.of(parameters)) for statement, parameters in request]
         for request in requests
     ]
-    return ReplayPlan(planned, tuple(ids.items()), number)
+    return ReplayPlan(planned, tuple(templates.ids.items()), number)
 
 
 def replay(database: Database, plan: ReplayPlan, new_number: str, *, one_transaction: bool = False) -> None:

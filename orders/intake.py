@@ -275,6 +275,7 @@ def _check_totals(data: OrderInput, currency: str, errors: _Errors, *, order_ok:
     if any(line_totals.total < 0 for line_totals in totals):
         errors.add("adjustments", "order adjustments exceed what the lines are worth")
         return
+    # A list, not a generator: every line's error is recorded, not only the first.
     lines_ok = all([errors.exact(f"lines.{i}", t.total, currency) for i, t in enumerate(totals)])
     if lines_ok:
         ordered = sum((t.total for t in totals), Decimal(0)) + data.shipping.amount + data.shipping.tax
