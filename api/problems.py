@@ -26,12 +26,16 @@ class Problem(Exception):
 
 
 def problem_response(
-    status: int, title: str, detail: str = "", errors: list[dict[str, Any]] | None = None
+    status: int,
+    title: str,
+    detail: str = "",
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
     if errors is not None:
         body["errors"] = errors
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -59,4 +63,5 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem_response(exc.status_code, str(exc.detail), str(exc.detail))
+        # The exception's headers are part of the answer: a 405's Allow, a 401's WWW-Authenticate.
+        return problem_response(exc.status_code, str(exc.detail), str(exc.detail), headers=exc.headers)
