@@ -64,5 +64,5 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        # The exception's headers are part of the answer: a 405's Allow, a 401's WWW-Authenticate.
+        # The exception's headers are part of the answer (a 405 names the allowed methods in Allow).
         return problem_response(exc.status_code, str(exc.detail), str(exc.detail), headers=exc.headers)
