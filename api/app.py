@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from api.nul_guard import RefuseNul
 from api.problems import install_problem_handlers
 from api.routes import flows, fulfillment, orders, returns, setup, summaries, work
 from engine.db import Database
@@ -42,6 +43,7 @@ def create_app(database: Database, runtime: Runtime | None = None, *, start_work
     app.state.database = database
     app.state.runtime = runtime
     install_problem_handlers(app)
+    app.add_middleware(RefuseNul)
     for module in (setup, orders, summaries, fulfillment, returns, work, flows):
         app.include_router(module.router)
     from designer import mount as mount_ui  # the browser UI: /ui pages and /static files

@@ -1,0 +1,26 @@
+"""Where the NUL guard finds a NUL in a body, and where it rightly finds none."""
+
+from __future__ import annotations
+
+from api.nul_guard import nul_in_body, nul_in_json
+
+
+def test_the_first_nul_is_named_by_its_dotted_path() -> None:
+    assert nul_in_json({"lines": [{"sku": "A"}, {"sku": "B\x00"}]}) == "lines.1.sku"
+    assert nul_in_json({"a": {"b\x00": 1}}) == "a.b\x00"
+    assert nul_in_json({"a": [1, 2.5, None, True, "ok"]}) is None
+
+
+def test_a_json_body_is_parsed_only_when_it_holds_the_escape() -> None:
+    assert nul_in_body("application/json", b'{"a": "x\\u0000"}') == "a"
+    assert nul_in_body("application/problem+json", b'"\\u0000"') == "body"
+    # An escaped backslash followed by u0000 is text, not NUL.
+    assert nul_in_body("application/json", b'{"a": "x\\\\u0000"}') is None
+    # Not JSON at all: left for the route to answer.
+    assert nul_in_body("application/json", b'{"a": "\\u0000"') is None
+
+
+def test_form_bodies_are_decoded_and_other_bodies_left_alone() -> None:
+    assert nul_in_body("application/x-www-form-urlencoded", b"a=1&note=x%00y") == "note"
+    assert nul_in_body("application/x-www-form-urlencoded", b"a=1&note=x") is None
+    assert nul_in_body("text/plain", b"\x00") is None
