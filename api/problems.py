@@ -39,6 +39,12 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def internal_error() -> JSONResponse:
+    """The answer to an unexpected error: Starlette logs the exception itself; the caller gets the
+    contract's format, and no internals."""
+    return problem_response(500, "Internal error", "The server failed to handle this request.")
+
+
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     errors = []
     for error in exc.errors():
@@ -59,8 +65,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, _exc: Exception) -> JSONResponse:
-        # Starlette logs the exception itself; the caller gets the contract's format, and no internals.
-        return problem_response(500, "Internal error", "The server failed to handle this request.")
+        return internal_error()
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
