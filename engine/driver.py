@@ -154,6 +154,7 @@ def _steps(
     # run, the run itself, this driver's claim, the actions before.
     holds_work = True
     committed = False  # by this drive
+    acted = False  # an action of this drive succeeded
     while True:
         node = nodes[state.node or ""]
         savepoint: SessionTransaction | None = None
@@ -161,8 +162,9 @@ def _steps(
             definition = registry.get(node.action)
             external = definition is not None and definition.external
             # A service run that refuses must leave nothing behind: it commits nothing before its
-            # first action, external or not.
-            if external and holds_work and not (refusable and not committed):
+            # first action has succeeded, external or not. After that, as every run, it commits
+            # before a call goes out, so no refund or void is sent for a change a crash could undo.
+            if external and holds_work and not (refusable and not acted):
                 if not _save_and_commit(session, runtime, row, pending, Outcome(None), claimed_by=worker_id):
                     return "conflict"
                 committed, holds_work, pending = True, False, []
@@ -188,6 +190,7 @@ def _steps(
                 # The transaction began with this action (right after a commit): it held nothing else.
                 session.rollback()
         elif isinstance(node, ActionNode):
+            acted = True
             if savepoint is not None:
                 savepoint.commit()
                 holds_work = True

@@ -8,7 +8,7 @@ allow it now; nothing changed).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Annotated, Any
@@ -16,20 +16,26 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from engine.registry import ActionContext, ActionError, ActionRegistry, DslType, NotAllowed, ScopeRequest
+from engine.registry import ActionContext, ActionError, ActionRegistry, DslType, NotAllowed
 from orders import billing, fulfillment, money, payments, routing
-from orders.errors import Conflict, DomainError, InvalidTransitionError, NotFound, QuantityError
+from orders.errors import (
+    Conflict,
+    DomainError,
+    InvalidTransitionError,
+    NotAuthorized,
+    NotFound,
+    QuantityError,
+)
 from orders.events import (
     FULFILLMENT_ORDER_SHIPPED,
     NOTIFICATION_REQUESTED,
     ORDER_SUMMARY_CREATED,
     RETURN_ORDER_RECEIVED,
 )
+from orders.flow_scopes import loader, order_scope, summary_scope
 from orders.gateway import GatewayDeclined, GatewayTimeout
 from orders.models import CreditMemo, FulfillmentOrder, Invoice, OrderChange, OrderSummary, ReturnOrder
 from orders.views import (
-    SUMMARY_FIELDS,
-    amount,
     change_view,
     credit_memo_view,
     fulfillment_order_view,
@@ -117,6 +123,14 @@ class CaptureFundsOut(BaseModel):
     amount: Decimal
 
 
+class ReleaseFundsIn(_In):
+    pass
+
+
+class ReleaseFundsOut(BaseModel):
+    released: Decimal
+
+
 class NotifyIn(_In):
     template: Annotated[str, Field(min_length=1, max_length=100)]
     to: Annotated[str, Field(min_length=1, max_length=320)]
@@ -163,6 +177,8 @@ def _domain(category: str) -> Iterator[None]:
         raise ActionError(str(exc), code="gateway_timeout", category=category) from exc
     except GatewayDeclined as exc:
         raise ActionError(str(exc), code="gateway_declined", category=category, retryable=False) from exc
+    except NotAuthorized as exc:
+        raise ActionError(str(exc), code="not_authorized", category=category, retryable=False) from exc
     except (Conflict, InvalidTransitionError, QuantityError) as exc:
         raise NotAllowed(str(exc)) from exc
     except NotFound as exc:
@@ -240,6 +256,14 @@ def capture_funds_action(ctx: ActionContext, inputs: CaptureFundsIn) -> CaptureF
     return CaptureFundsOut(amount=money.quantize(total, invoice.summary.currency))
 
 
+def release_funds_action(ctx: ActionContext, inputs: ReleaseFundsIn) -> ReleaseFundsOut:
+    """Void the authorizations the order no longer needs (after a cancel, or once it is all billed)."""
+    summary = _summary(ctx)
+    with _domain(PAYMENT):
+        released = payments.release_funds(_session(ctx), summary, key=ctx.idempotency_key)
+    return ReleaseFundsOut(released=money.quantize(released, summary.currency))
+
+
 def notify_action(ctx: ActionContext, inputs: NotifyIn) -> NotifyOut:
     """Queue a message to the customer in the outbox (no mail server: a sender reads the outbox)."""
     payload: dict[str, Any] = {
@@ -253,104 +277,6 @@ def notify_action(ctx: ActionContext, inputs: NotifyIn) -> NotifyOut:
             payload["order_number"] = summary.order_number
     ctx.emit(NOTIFICATION_REQUESTED, payload)
     return NotifyOut(template=inputs.template, to=inputs.to, queued=True)
-
-
-# -- scopes and record loaders ------------------------------------------------------------------------
-
-TOTAL_NAMES = ("ordered", "canceled", "credited", "grand_total", "authorized", "invoiced", "captured")
-TOTAL_NAMES_ALL = (*TOTAL_NAMES, "refunded", "balance_due", "shipping")
-
-
-class SummaryFacade(Mapping[str, Any]):
-    """``summary`` in flow expressions: the fields of the summary's JSON plus its totals directly on it.
-
-    Read live: every lookup reads the record as the session has it now. Money is Decimal.
-    """
-
-    def __init__(self, session: Session, summary_id: str) -> None:
-        self._session = session
-        self._id = summary_id
-
-    def _summary(self) -> OrderSummary:
-        summary = self._session.get(OrderSummary, self._id)
-        if summary is None:
-            raise KeyError(self._id)
-        return summary
-
-    def __getitem__(self, key: str) -> Any:
-        summary = self._summary()
-        if key in TOTAL_NAMES_ALL:
-            return amount(summary.totals()[key], summary.currency, False)
-        field = SUMMARY_FIELDS.get(key)
-        if field is None:
-            raise KeyError(key)
-        return field(summary, False)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter([*SUMMARY_FIELDS, *TOTAL_NAMES_ALL])
-
-    def __len__(self) -> int:
-        return len(SUMMARY_FIELDS) + len(TOTAL_NAMES_ALL)
-
-
-def order_view(summary: OrderSummary) -> dict[str, Any]:
-    """``order`` in flow expressions: the order exactly as captured."""
-    order = summary.order
-    currency = order.currency
-    return {
-        "id": order.id,
-        "order_number": order.order_number,
-        "channel": order.channel,
-        "currency": currency,
-        "lifecycle": order.lifecycle.value,
-        "customer": {"email": order.customer_email, "name": order.customer_name},
-        "ship_to": order.ship_to(),
-        "delivery_method": order.delivery_method,
-        "adjustments": amount(order.adjustments, currency, False),
-        "shipping": {
-            "amount": amount(order.shipping_amount, currency, False),
-            "tax": amount(order.shipping_tax, currency, False),
-        },
-        "payment": {"gateway": order.payment_gateway},
-        "lines": [
-            {
-                "sku": item.sku,
-                "name": item.name,
-                "quantity": item.quantity,
-                "unit_price": amount(item.unit_price, currency, False),
-                "adjustments": amount(item.adjustments, currency, False),
-                "tax": amount(item.tax, currency, False),
-                "delivery_method": item.delivery_method,
-                "pickup_location": item.pickup_location,
-            }
-            for item in order.items
-        ],
-    }
-
-
-def summary_scope(request: ScopeRequest) -> Mapping[str, Any] | None:
-    if request.session is None or request.subject_id is None:
-        return None
-    if request.session.get(OrderSummary, request.subject_id) is None:
-        return None
-    return SummaryFacade(request.session, request.subject_id)
-
-
-def order_scope(request: ScopeRequest) -> Mapping[str, Any] | None:
-    if request.session is None or request.subject_id is None:
-        return None
-    summary = request.session.get(OrderSummary, request.subject_id)
-    return order_view(summary) if summary is not None else None
-
-
-def _loader(model: type[Any], view: Callable[[Any], dict[str, Any]]) -> Callable[[Session | None, str], Any]:
-    def load(session: Session | None, record_id: str) -> Mapping[str, Any] | None:
-        if session is None:
-            return None
-        record = session.get(model, record_id)
-        return view(record) if record is not None else None
-
-    return load
 
 
 # -- registration -------------------------------------------------------------------------------------
@@ -412,6 +338,15 @@ def register_builtin_actions(registry: ActionRegistry) -> None:
         description="Capture exactly an invoice's amount",
     )
     registry.register(
+        "release_funds",
+        release_funds_action,
+        external=True,
+        input_model=ReleaseFundsIn,
+        output_model=ReleaseFundsOut,
+        category=PAYMENT,
+        description="Void the authorizations the order no longer needs",
+    )
+    registry.register(
         "notify",
         notify_action,
         input_model=NotifyIn,
@@ -429,10 +364,10 @@ def register_builtin_actions(registry: ActionRegistry) -> None:
     registry.register_event(NOTIFICATION_REQUESTED, {"template", "to", "order_summary_id", "order_number"})
     registry.register_scope("summary", summary_scope)
     registry.register_scope("order", order_scope)
-    registry.register_record_loader("fulfillment_order", _loader(FulfillmentOrder, fulfillment_order_view))
-    registry.register_record_loader("invoice", _loader(Invoice, lambda r: invoice_view(r, as_text=False)))
+    registry.register_record_loader("fulfillment_order", loader(FulfillmentOrder, fulfillment_order_view))
+    registry.register_record_loader("invoice", loader(Invoice, lambda r: invoice_view(r, as_text=False)))
     registry.register_record_loader(
-        "credit_memo", _loader(CreditMemo, lambda r: credit_memo_view(r, as_text=False))
+        "credit_memo", loader(CreditMemo, lambda r: credit_memo_view(r, as_text=False))
     )
-    registry.register_record_loader("return_order", _loader(ReturnOrder, return_order_view))
-    registry.register_record_loader("change", _loader(OrderChange, lambda r: change_view(r, as_text=False)))
+    registry.register_record_loader("return_order", loader(ReturnOrder, return_order_view))
+    registry.register_record_loader("change", loader(OrderChange, lambda r: change_view(r, as_text=False)))

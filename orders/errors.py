@@ -56,3 +56,8 @@ class ValidationFailed(DomainError):
 
 class PaymentError(DomainError):
     """Money could not be moved: a gateway declined or timed out, or nothing is left to draw on."""
+
+
+class NotAuthorized(PaymentError):
+    """What is to be captured is more than the order's authorizations hold (or it has no payment
+    method): asking again cannot help until someone authorizes more."""

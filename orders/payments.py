@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import cast
 
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 
 from orders import money
-from orders.errors import PaymentError
+from orders.errors import NotAuthorized
 from orders.gateway import get_gateway
 from orders.models import (
     AuthorizationStatus,
@@ -53,7 +54,7 @@ def _gateway_and_token(session: Session, summary: OrderSummary) -> tuple[str, st
         found = session.connection().execute(_PAYMENT_METHOD, {"b_order": summary.order_id}).one()
         gateway, token = found.payment_gateway, found.payment_token
     if not gateway or not token:
-        raise PaymentError(f"order {summary.order_number} has no payment method")
+        raise NotAuthorized(f"order {summary.order_number} has no payment method")
     return gateway, token
 
 
@@ -140,7 +141,7 @@ def capture_invoice(session: Session, invoice: Invoice, *, key: str) -> list[Pay
     sources = open_authorizations(summary)
     available = sum((auth.remaining for auth in sources), ZERO)
     if available < outstanding:
-        raise PaymentError(
+        raise NotAuthorized(
             f"cannot capture {money.quantize(outstanding, summary.currency)} {summary.currency}: "
             f"only {money.quantize(available, summary.currency)} is authorized"
         )
@@ -179,3 +180,50 @@ def capture_invoice(session: Session, invoice: Invoice, *, key: str) -> list[Pay
         outstanding -= take
     write_pending(session)
     return payments
+
+
+def spare_authorizations(summary: OrderSummary) -> list[PaymentAuthorization]:
+    """Open authorizations the order can do without, given what is left to capture (the balance due;
+    nothing once the order is paid or canceled)."""
+    return choose_spare(open_authorizations(summary), max(summary.balance_due, ZERO))
+
+
+def choose_spare(
+    sources: Sequence[PaymentAuthorization], still_needed: Decimal
+) -> list[PaymentAuthorization]:
+    """Newest first, each authorization whose remaining amount the others still cover ``still_needed``
+    without. Only whole authorizations: a void releases all an authorization holds, so one that is
+    partly needed is kept whole."""
+    held = sum((auth.remaining for auth in sources), ZERO)
+    spare: list[PaymentAuthorization] = []
+    for auth in sorted(sources, key=lambda a: (a.created_at, a.id), reverse=True):
+        if held - auth.remaining >= still_needed:
+            spare.append(auth)
+            held -= auth.remaining
+    return spare
+
+
+def release_funds(session: Session, summary: OrderSummary, *, key: str) -> Decimal:
+    """Void the authorizations the order no longer needs (see :func:`spare_authorizations`), so the
+    customer's card is not held for money that will never be captured: what was released.
+
+    Each void is keyed ``key:<authorization id>``, so a retry repeats none that went through.
+    """
+    spare = spare_authorizations(summary)
+    if not spare:
+        return ZERO
+    gateway_name, token = _gateway_and_token(session, summary)
+    gateway = get_gateway(gateway_name)
+    released = ZERO
+    for auth in spare:
+        gateway.void(
+            session,
+            token=token,
+            authorization_reference=auth.gateway_reference or auth.id,
+            idempotency_key=f"{key}:{auth.id}",
+        )
+        amount = auth.void()
+        summary.authorized_total -= amount
+        released += amount
+    write_pending(session)
+    return released

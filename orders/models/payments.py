@@ -59,6 +59,14 @@ class PaymentAuthorization(GatewayColumns, Record):
         if self.remaining == 0:
             self.status = AuthorizationStatus.CLOSED
 
+    def void(self) -> Decimal:
+        """Give back what this authorization still holds (voided at the gateway): what was released."""
+        if self.status != AuthorizationStatus.AUTHORIZED:
+            raise MoneyError(f"authorization {self.id} is {self.status}: there is nothing to void")
+        released, self.remaining = self.remaining, ZERO
+        self.status = AuthorizationStatus.VOIDED
+        return released
+
 
 class Payment(GatewayColumns, Record):
     __tablename__ = "payments"

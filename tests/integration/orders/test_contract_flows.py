@@ -183,3 +183,30 @@ def test_a_failing_capture_raises_a_payment_exception_after_the_invoice(
     view = _view(flows, sid)
     assert len(view["invoices"]) == 1
     assert view["totals"]["captured"] == "0.00"
+
+
+def test_a_capture_beyond_what_is_authorized_fails_at_once_without_retrying(
+    flows: Database, runtime: Runtime
+) -> None:
+    sid = _place(flows, runtime, "F-6")
+    with flows.session_factory() as session:
+        summary = session.get_one(OrderSummary, sid)
+        [auth] = summary.authorizations
+        auth.remaining = D("5.00")  # as if most of it had been drawn elsewhere
+        summary.authorized_total = D("5.00")
+        session.commit()
+    wh2 = next(fo for fo in _view(flows, sid)["fulfillment_orders"] if fo["location"] == "WH2")
+    _ship(flows, runtime, wh2["id"])  # its invoice is 10.58
+    [(category, message)] = _exceptions(flows, sid)
+    assert category == "Payment"
+    assert "only 5.00 is authorized" in message
+    with flows.session_factory() as session:
+        run = session.scalars(select(FlowRun).where(FlowRun.flow_id == "invoice_and_capture")).one()
+        # Failed on its first attempt: no retry was scheduled for what no retry can fix.
+        assert run.status == "failed"
+        assert (
+            session.scalar(
+                select(func.count()).select_from(GatewayCall).where(GatewayCall.operation == "capture")
+            )
+            == 0
+        )

@@ -27,6 +27,7 @@ BUILTINS = {
     "set_status": "Fulfillment",
     "create_invoice": "Invoicing",
     "capture_funds": "Payment",
+    "release_funds": "Payment",
     "notify": "Fulfillment",
 }
 
