@@ -12,19 +12,8 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from fractions import Fraction
 from typing import NamedTuple
 
+from orders.currencies import CURRENCY_EXPONENTS
 from orders.errors import MoneyError, UnknownCurrencyError
-
-# ISO 4217 minor-unit exponents for the currencies Ordo accepts; extend here, nowhere else.
-CURRENCY_EXPONENTS: dict[str, int] = {
-    "USD": 2,
-    "EUR": 2,
-    "AUD": 2,
-    "GBP": 2,
-    "CAD": 2,
-    "NZD": 2,
-    "JPY": 0,
-    "KRW": 0,
-}
 
 ZERO = Decimal(0)
 

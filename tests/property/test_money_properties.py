@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from orders.money import allocate_largest_remainder, minor_unit, pool_amount
 
-CURRENCIES = st.sampled_from(["USD", "JPY", "EUR", "KRW"])
+CURRENCIES = st.sampled_from(["USD", "JPY", "EUR", "KRW", "KWD", "CLF"])
 FAST = settings(max_examples=300, deadline=None)
 
 
