@@ -19,6 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from orders import money, reference
 from orders.columns import check_storable
+from orders.currencies import CURRENCY_EXPONENTS
 from orders.errors import Conflict, MoneyError, ValidationFailed
 from orders.events import ORDER_SUMMARY_CREATED, DomainEvent
 from orders.gateway import gateway_names
@@ -189,7 +190,7 @@ def validate_order(
     """Every business rule the body breaks, as ValidationFailed; the resolved records when none."""
     errors = _Errors()
     currency: str | None = data.currency
-    if data.currency not in money.CURRENCY_EXPONENTS:
+    if data.currency not in CURRENCY_EXPONENTS:
         errors.add("currency", f"unknown currency {data.currency!r}")
         currency = None
     if data.payment.gateway not in gateway_names():
