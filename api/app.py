@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from api.body_limit import DEFAULT_MAX_BODY_BYTES, LimitBody
 from api.nul_guard import RefuseNul
 from api.problems import install_problem_handlers
 from api.routes import flows, fulfillment, orders, returns, setup, summaries, work
@@ -15,8 +16,15 @@ from engine.runtime import Runtime
 from engine.worker import BackgroundWorker
 
 
-def create_app(database: Database, runtime: Runtime | None = None, *, start_worker: bool = False) -> FastAPI:
-    """The app over ``database``. ``start_worker`` runs the in-process worker (the embedded default)."""
+def create_app(
+    database: Database,
+    runtime: Runtime | None = None,
+    *,
+    start_worker: bool = False,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> FastAPI:
+    """The app over ``database``. ``start_worker`` runs the in-process worker (the embedded default);
+    request bodies over ``max_body_bytes`` are refused."""
     if runtime is None:
         from api.bootstrap import build_runtime
 
@@ -44,6 +52,8 @@ def create_app(database: Database, runtime: Runtime | None = None, *, start_work
     app.state.runtime = runtime
     install_problem_handlers(app)
     app.add_middleware(RefuseNul)
+    # Added last, so it runs first: an oversized body is refused before anything reads it.
+    app.add_middleware(LimitBody, max_bytes=max_body_bytes)
     for module in (setup, orders, summaries, fulfillment, returns, work, flows):
         app.include_router(module.router)
     from designer import mount as mount_ui  # the browser UI: /ui pages and /static files

@@ -77,9 +77,10 @@ def serve(
             typer.echo(f"demo {role:<10} key: {secret}")
     typer.echo(f"Ordo on http://{host}:{port}  (database {url})")
     typer.echo(f"  log in at http://{host}:{port}/ui/login with an API key; API docs at /api/docs")
-    uvicorn.run(
-        create_app(database, runtime, start_worker=not no_worker), host=host, port=port, log_level="info"
+    application = create_app(
+        database, runtime, start_worker=not no_worker, max_body_bytes=get_settings().max_body_bytes
     )
+    uvicorn.run(application, host=host, port=port, log_level="info")
 
 
 @app.command()
