@@ -66,6 +66,14 @@ class Emitter:
         raise NotImplementedError
 
 
+SIMULATION_KEY = "ordo.simulation"
+
+
+def simulating(session: Session | None) -> bool:
+    """Whether ``session`` belongs to a simulation: nothing it does may reach outside systems."""
+    return session is not None and bool(session.info.get(SIMULATION_KEY))
+
+
 @dataclass
 class ActionContext:
     """Everything an action may use besides its inputs."""
@@ -79,6 +87,11 @@ class ActionContext:
     clock: Clock = field(default_factory=SystemClock)
     emitter: Callable[[str, Mapping[str, Any]], None] | None = None
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    @property
+    def in_simulation(self) -> bool:
+        """A simulation runs this step: an action must not call outside systems (see docs/plugins.md)."""
+        return simulating(self.session)
 
     @property
     def idempotency_key(self) -> str:

@@ -2,6 +2,10 @@
 
 The actions run for real against the session, so the record changes they would make are seen (captured
 on each flush before the rollback), but nothing commits. Waits end the simulation where they stand.
+
+Nothing may reach outside either: the session is marked as a simulation, so Ordo's payment steps talk
+to a gateway that approves everything and keeps nothing (``orders.simulated_gateway``), and a plugin's
+external action, whose calls Ordo cannot hold back, is not run: the simulation stops before it.
 """
 
 from __future__ import annotations
@@ -12,11 +16,14 @@ from typing import Any
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
+from dsl.flowgraph import ActionNode
 from engine import codec, store
 from engine.db import Database
 from engine.flows import get_version
 from engine.inputs import validate_inputs
 from engine.interpreter import StepEnv, execute
+from engine.plan import plan_of
+from engine.registry import SIMULATION_KEY
 from engine.runtime import Runtime, default_runtime
 from engine.state import RunState
 
@@ -47,6 +54,19 @@ def _describe(obj: Any, change: str) -> dict[str, Any]:
     return record
 
 
+def _outside_call(runtime: Runtime, node: object) -> str | None:
+    """Why the simulation stops before ``node``: a plugin action that calls outside; None otherwise."""
+    if not isinstance(node, ActionNode):
+        return None
+    definition = runtime.registry.get(node.action)
+    if definition is None or not (definition.external and definition.plugin):
+        return None
+    return (
+        f"{node.action} calls outside Ordo (a plugin's external action): a simulation stops before it, "
+        "so that nothing reaches another system"
+    )
+
+
 def simulate(
     database: Database,
     flow_id: str,
@@ -71,6 +91,7 @@ def simulate(
             changes.extend(_describe(o, "update") for o in sess.dirty if sess.is_modified(o))
             changes.extend(_describe(o, "delete") for o in sess.deleted)
 
+        session.info[SIMULATION_KEY] = True
         event.listen(session, "before_flush", capture)
         # The engine writes run and outbox rows past the ORM; it tells of them here.
         session.info[store.DESCRIBE_KEY] = lambda change: changes.append(codec.jsonable(change))
@@ -94,7 +115,13 @@ def simulate(
         env = StepEnv(runtime, session, emit)
         steps: list[dict[str, Any]] = []
         status = "running"
+        nodes = plan_of(graph).nodes
         while status == "running" and len(steps) < MAX_SIMULATED_STEPS:
+            blocked = _outside_call(runtime, nodes[state.node or ""])
+            if blocked is not None:
+                steps.append({"node": state.node, "kind": "action", "status": "not run", "error": blocked})
+                status = "stopped"
+                break
             outcome = execute(graph, state, env)
             if outcome.step is not None:
                 step = outcome.step
@@ -129,7 +156,7 @@ def simulate(
         session.flush()
         return {
             "status": status,
-            "path": [s["node"] for s in steps if s["kind"] != "failure"],
+            "path": [s["node"] for s in steps if s["kind"] != "failure" and s["status"] != "not run"],
             "steps": steps,
             "changes": changes,
             "events": events,

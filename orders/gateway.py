@@ -15,6 +15,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.registry import simulating
 from orders.errors import PaymentError
 from orders.models import GatewayCall
 
@@ -91,6 +92,15 @@ def get_gateway(name: str) -> PaymentGateway:
         return _gateways[name]
     except KeyError:
         raise UnknownGateway(f"unknown payment gateway {name!r}") from None
+
+
+def gateway_for(session: Session, name: str) -> PaymentGateway:
+    """The gateway a payment step calls: ``name``'s, or in a simulation one that touches nothing."""
+    if simulating(session):
+        from orders.simulated_gateway import SimulatedGateway
+
+        return SimulatedGateway()
+    return get_gateway(name)
 
 
 def gateway_names() -> list[str]:

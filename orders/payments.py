@@ -12,7 +12,7 @@ from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 
 from orders import money
 from orders.errors import NotAuthorized
-from orders.gateway import get_gateway
+from orders.gateway import gateway_for
 from orders.models import (
     AuthorizationStatus,
     Invoice,
@@ -74,7 +74,7 @@ def ensure_funds(
     if needed <= 0:
         return None
     gateway_name, token = _gateway_and_token(session, summary)
-    gateway = get_gateway(gateway_name)
+    gateway = gateway_for(session, gateway_name)
     # The gateway's answer first, our rows after: nothing is written for a declined or lost call.
     result = gateway.authorize(
         session, token=token, amount=needed, currency=summary.currency, idempotency_key=key
@@ -146,7 +146,7 @@ def capture_invoice(session: Session, invoice: Invoice, *, key: str) -> list[Pay
             f"only {money.quantize(available, summary.currency)} is authorized"
         )
     gateway_name, token = _gateway_and_token(session, summary)
-    gateway = get_gateway(gateway_name)
+    gateway = gateway_for(session, gateway_name)
     payments: list[Payment] = []
     for n, auth in enumerate(sources):
         if outstanding <= 0:
@@ -213,7 +213,7 @@ def release_funds(session: Session, summary: OrderSummary, *, key: str) -> Decim
     if not spare:
         return ZERO
     gateway_name, token = _gateway_and_token(session, summary)
-    gateway = get_gateway(gateway_name)
+    gateway = gateway_for(session, gateway_name)
     released = ZERO
     for auth in spare:
         gateway.void(

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from orders.changes import ChangeDraft, refund_due, write_change
 from orders.errors import Conflict
-from orders.gateway import get_gateway
+from orders.gateway import gateway_for
 from orders.models import (
     ChangeKind,
     CreditMemo,
@@ -155,7 +155,7 @@ def ensure_refunds(session: Session, memo: CreditMemo, *, key: str) -> list[Refu
             break
         take = min(payment.refundable, outstanding)
         call_key = key if n == 0 else f"{key}:{n}"
-        result = get_gateway(payment.gateway).refund(
+        result = gateway_for(session, payment.gateway).refund(
             session,
             token=token,
             payment_reference=payment.gateway_reference or payment.id,
