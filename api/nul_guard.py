@@ -3,8 +3,9 @@
 PostgreSQL's text cannot hold NUL (SQLite's can), so a NUL that reached a query or a row would be a 500
 on one database and stored data on the other. Refused at the door, every endpoint answers the same on
 both: a 422 problem naming where the NUL was (``path``, ``query.<name>``, a body field such as
-``lines.0.sku``), with nothing read or written. JSON and URL-encoded form bodies are looked at;
-multipart bodies (no endpoint takes one) are left to their routes.
+``lines.0.sku``), with nothing read or written. JSON bodies (also those sent without a content type,
+which FastAPI reads as JSON) and form bodies are looked at: URL-encoded fields by name; a multipart
+body (no endpoint takes files) is refused whole when it holds a NUL byte.
 """
 
 from __future__ import annotations
@@ -56,7 +57,9 @@ def nul_in_body(content_type: str, body: bytes) -> str | None:
         if b"%00" not in body and b"\x00" not in body:
             return None
         return nul_in_pairs(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True), "")
-    if "json" in content_type:
+    if content_type.startswith("multipart/form-data"):
+        return "body" if b"\x00" in body else None
+    if not content_type or "json" in content_type:
         # Inside a JSON string NUL can only be written escaped; without the escape there is none.
         if b"\\u0000" not in body:
             return None
@@ -87,6 +90,10 @@ def _content_type(scope: Scope) -> str:
     return ""
 
 
+def _may_carry_text(content_type: str) -> bool:
+    return not content_type or any(kind in content_type for kind in ("json", "form-urlencoded", "multipart"))
+
+
 async def _read_body(receive: Receive) -> tuple[bytes, list[Message]]:
     chunks: list[bytes] = []
     messages: list[Message] = []
@@ -113,7 +120,7 @@ class RefuseNul:
             return
         field = nul_in_url(scope)
         content_type = _content_type(scope)
-        if field is None and ("json" in content_type or "form-urlencoded" in content_type):
+        if field is None and _may_carry_text(content_type):
             body, messages = await _read_body(receive)
             field = nul_in_body(content_type, body)
             receive = _replay(messages, receive)

@@ -24,3 +24,10 @@ def test_form_bodies_are_decoded_and_other_bodies_left_alone() -> None:
     assert nul_in_body("application/x-www-form-urlencoded", b"a=1&note=x%00y") == "note"
     assert nul_in_body("application/x-www-form-urlencoded", b"a=1&note=x") is None
     assert nul_in_body("text/plain", b"\x00") is None
+
+
+def test_a_body_without_a_content_type_is_read_as_json_and_multipart_is_refused_whole() -> None:
+    # FastAPI parses a body with no content type as JSON, so the guard does too.
+    assert nul_in_body("", b'{"note": "x\\u0000"}') == "note"
+    assert nul_in_body("multipart/form-data; boundary=b", b"--b\r\n\r\nx\x00y\r\n--b--") == "body"
+    assert nul_in_body("multipart/form-data; boundary=b", b"--b\r\n\r\nxy\r\n--b--") is None

@@ -87,3 +87,16 @@ def test_an_escaped_backslash_before_u0000_is_plain_text_and_kept(api: Api, plac
     )
     assert response.status_code == 200, response.text
     assert response.json()["tracking_number"] == "1Z\\u0000"
+
+
+def test_a_json_body_sent_without_a_content_type_is_checked_too(api: Api, placed: dict[str, str]) -> None:
+    before = _row_counts(api)
+    response = api.client.post(
+        f"/api/v1/fulfillment-orders/{placed['fo']}/ship",
+        content=b'{"carrier": "UPS", "tracking_number": "1Z\\u0000"}',
+        headers=api.headers("agent"),
+    )
+    assert "content-type" not in {name.lower() for name in response.request.headers}
+    assert response.status_code == 422, response.text
+    assert [error["field"] for error in response.json()["errors"]] == ["tracking_number"]
+    assert _row_counts(api) == before
