@@ -1,22 +1,22 @@
-"""Request bodies over a size limit are refused with a 413 problem, before they are read into memory.
+"""Request bodies over a size limit are refused with a 413 problem, before any route sees them.
 
-A declared ``Content-Length`` over the limit is refused at once; a body sent without one (chunked) is
-counted as it arrives and refused when it passes the limit. Either way no route runs, so nothing is
-written. The largest bodies Ordo takes are flow sources and orders with many lines, far below the
-default of 1 MiB (``ORDO_MAX_BODY_BYTES``).
+A declared ``Content-Length`` over the limit is refused at once. Otherwise the body is read here, up to
+the limit, whatever its content type (a body sent without a length, in chunks, is counted as it
+arrives) and handed to the app as it came; past the limit reading stops and the request is refused. No
+route runs either way, so nothing is written. The largest bodies Ordo takes are flow sources and orders
+with many lines, far below the default of 1 MiB (``ORDO_MAX_BODY_BYTES``).
 """
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.asgi_body import read_messages, replay
 from api.problems import problem_response
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
-
-
-class _TooLarge(Exception):
-    pass
+# Requests that carry no body: nothing to count.
+_BODILESS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class LimitBody:
@@ -34,30 +34,13 @@ class LimitBody:
         if declared is not None and declared > self.max_bytes:
             await self._refuse(scope, receive, send)
             return
-        received = 0
-        started = False
-
-        async def counted() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _TooLarge
-            return message
-
-        async def watched(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, counted, watched)
-        except _TooLarge:
-            if started:  # a route that streamed its answer before reading its body: nothing to mend
-                raise
-            await self._refuse(scope, receive, send)
+        if scope.get("method") not in _BODILESS:
+            _, messages, too_large = await read_messages(receive, self.max_bytes)
+            if too_large:
+                await self._refuse(scope, receive, send)
+                return
+            receive = replay(messages, receive)
+        await self.app(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem_response(

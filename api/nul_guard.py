@@ -15,8 +15,9 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.asgi_body import read_messages, replay
 from api.problems import problem_response
 
 NUL = "\x00"
@@ -60,8 +61,9 @@ def nul_in_body(content_type: str, body: bytes) -> str | None:
     if content_type.startswith("multipart/form-data"):
         return "body" if b"\x00" in body else None
     if not content_type or "json" in content_type:
-        # Inside a JSON string NUL can only be written escaped; without the escape there is none.
-        if b"\\u0000" not in body:
+        # Inside a UTF-8 JSON string NUL can only be written escaped; a body in UTF-16 or UTF-32 (which
+        # json.loads reads too) is full of zero bytes, so it is parsed whenever it holds one.
+        if b"\\u0000" not in body and b"\x00" not in body:
             return None
         try:
             parsed = json.loads(body)
@@ -94,20 +96,6 @@ def _may_carry_text(content_type: str) -> bool:
     return not content_type or any(kind in content_type for kind in ("json", "form-urlencoded", "multipart"))
 
 
-async def _read_body(receive: Receive) -> tuple[bytes, list[Message]]:
-    chunks: list[bytes] = []
-    messages: list[Message] = []
-    while True:
-        message = await receive()
-        messages.append(message)
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks), messages
-
-
 class RefuseNul:
     """ASGI middleware: a 422 problem for a request with NUL in its path, query or body."""
 
@@ -121,9 +109,9 @@ class RefuseNul:
         field = nul_in_url(scope)
         content_type = _content_type(scope)
         if field is None and _may_carry_text(content_type):
-            body, messages = await _read_body(receive)
+            body, messages, _ = await read_messages(receive)
             field = nul_in_body(content_type, body)
-            receive = _replay(messages, receive)
+            receive = replay(messages, receive)
         if field is None:
             await self.app(scope, receive, send)
             return
@@ -131,15 +119,3 @@ class RefuseNul:
             422, "Invalid request", "The request has invalid fields.", [{"field": field, "message": MESSAGE}]
         )
         await response(scope, receive, send)
-
-
-def _replay(messages: list[Message], receive: Receive) -> Receive:
-    """A ``receive`` that hands the already read messages out again, then defers to the real one."""
-    pending = list(messages)
-
-    async def replayed() -> Message:
-        if pending:
-            return pending.pop(0)
-        return await receive()
-
-    return replayed

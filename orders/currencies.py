@@ -1,8 +1,10 @@
 """The currencies Ordo takes orders in: ISO 4217's circulating currencies with their minor-unit
-exponents (the number of decimal places of the smallest amount).
+exponents (the number of decimal places of the smallest amount), as of 2026: no ANG (replaced by XCG
+in 2025), no BGN (Bulgaria has paid in euros since 2026), no HRK, SLL or ZWL.
 
-Funds codes, precious metals and testing codes (XAU, XDR, XTS, XXX...) are left out: no order is paid
-in them. Money columns keep four decimal places, so every exponent here can be stored exactly.
+Also three units of account that prices are set in (CLF, UYI, UYW). Precious metals, the other funds
+codes and the testing codes (XAU, XDR, XTS, XXX...) are left out: no order is paid in them. Money
+columns keep four decimal places, so every exponent here can be stored exactly.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ _NO_DECIMALS = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF 
 _THREE_DECIMALS = "BHD IQD JOD KWD LYD OMR TND"
 _FOUR_DECIMALS = "CLF UYW"
 _TWO_DECIMALS = (
-    "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND BOB BRL BSD BTN BWP BYN BZD "
+    "AED AFN ALL AMD AOA ARS AUD AWG AZN BAM BBD BDT BMD BND BOB BRL BSD BTN BWP BYN BZD "
     "CAD CDF CHF CNY COP CRC CUP CVE CZK DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD "
     "GTQ GYD HKD HNL HTG HUF IDR ILS INR IRR JMD KES KGS KHR KPW KYD KZT LAK LBP LKR LRD LSL MAD "
     "MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD PAB PEN PGK PHP "

@@ -31,3 +31,9 @@ def test_a_body_without_a_content_type_is_read_as_json_and_multipart_is_refused_
     assert nul_in_body("", b'{"note": "x\\u0000"}') == "note"
     assert nul_in_body("multipart/form-data; boundary=b", b"--b\r\n\r\nx\x00y\r\n--b--") == "body"
     assert nul_in_body("multipart/form-data; boundary=b", b"--b\r\n\r\nxy\r\n--b--") is None
+
+
+def test_a_json_body_in_utf16_is_parsed_for_the_escape_too() -> None:
+    body = '{"note": "a\\u0000b"}'.encode("utf-16")
+    assert nul_in_body("application/json", body) == "note"
+    assert nul_in_body("application/json", '{"note": "ab"}'.encode("utf-16")) is None

@@ -41,20 +41,23 @@ def test_a_declared_body_over_the_limit_is_413_and_writes_nothing(api: Api, smal
     assert _row_counts(api) == before
 
 
-def test_a_streamed_body_is_counted_as_it_arrives(api: Api, small: TestClient) -> None:
+@pytest.mark.parametrize("content_type", ["application/json", "text/plain"])
+def test_a_streamed_body_is_counted_as_it_arrives(api: Api, small: TestClient, content_type: str) -> None:
     def chunks() -> Iterator[bytes]:
-        yield b'{"source": "'
+        yield b'{"name": "'
         for _ in range(10):
             yield b"x" * 1000
-        yield b'"}'
+        yield b'", "kind": "warehouse", "ships": true, "pickup": false, "priority": 3}'
 
     before = _row_counts(api)
-    response = small.post(
-        "/api/v1/flows/check",
+    response = small.put(
+        "/api/v1/locations/WH9",
         content=chunks(),
-        headers=api.headers("admin", **{"Content-Type": "application/json"}),
+        headers=api.headers("admin", **{"Content-Type": content_type}),
     )
+    assert "content-length" not in {name.lower() for name in response.request.headers}
     assert response.status_code == 413
+    assert response.headers["content-type"].startswith("application/problem+json")
     assert _row_counts(api) == before
 
 

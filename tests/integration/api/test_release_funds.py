@@ -5,11 +5,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from engine.clock import ManualClock
+from engine.db import Database
 from engine.worker import run_due_work
-from orders.models import AuthorizationStatus, GatewayCall, PaymentAuthorization
+from orders.gateway import GatewayResult
+from orders.gateway import _gateways as gateway_registry
+from orders.models import AuthorizationStatus, GatewayCall, OrderChange, PaymentAuthorization
+from orders.testing_gateway import TestGateway
 from tests.integration.api.conftest import Api
 from tests.integration.api.service_helpers import item_id, run_ok, ship_open, summary
 from tests.integration.api.test_flaky_gateway import activate_fast_retry_clone
@@ -99,3 +105,47 @@ def test_a_void_that_times_out_is_retried_with_the_same_key(api: Api) -> None:
     assert _authorizations(api, sid) == [(AuthorizationStatus.VOIDED, Decimal(0))]
     # One business call, seen twice by the gateway.
     assert [(call.outcome, call.calls) for call in _voids(api)] == [("approved", 2)]
+
+
+class _CommittedProbe(TestGateway):
+    """The test processor, noting at each void how many changes of the order another connection sees:
+    only what is committed."""
+
+    __test__ = False
+    name = "probe"
+
+    def __init__(self, database: Database, summary_id: list[str]) -> None:
+        self._database = database
+        self._summary_id = summary_id
+        self.changes_seen: list[int] = []
+
+    def void(
+        self, session: Session, *, token: str, authorization_reference: str, idempotency_key: str
+    ) -> GatewayResult:
+        with self._database.engine.connect() as other:
+            count = other.execute(
+                select(func.count())
+                .select_from(OrderChange)
+                .where(OrderChange.order_summary_id == self._summary_id[0])
+            ).scalar_one()
+        self.changes_seen.append(int(count))
+        return super().void(
+            session,
+            token=token,
+            authorization_reference=authorization_reference,
+            idempotency_key=idempotency_key,
+        )
+
+
+def test_the_cancel_is_committed_before_the_void_goes_out(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    summary_id: list[str] = []
+    probe = _CommittedProbe(api.database, summary_id)
+    monkeypatch.setitem(gateway_registry, "probe", probe)
+    setup_stock(api)
+    body = example_order("PROBE-1")
+    body["payment"] = {"gateway": "probe", "token": "tok_ok"}
+    summary_id.append(str(place(api, body)["id"]))
+    _cancel_all(api, summary_id[0])
+    # A crash during the call cannot leave a void for a cancel the database would not have.
+    assert probe.changes_seen == [1]
+    assert summary(api, summary_id[0])["totals"]["authorized"] == "0.00"
