@@ -7,9 +7,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api.body_limit import DEFAULT_MAX_BODY_BYTES, LimitBody
-from api.nul_guard import RefuseNul
 from api.problems import install_problem_handlers
+from api.request_guard import DEFAULT_MAX_BODY_BYTES, RequestGuard
 from api.routes import flows, fulfillment, orders, returns, setup, summaries, work
 from engine.db import Database
 from engine.runtime import Runtime
@@ -51,9 +50,7 @@ def create_app(
     app.state.database = database
     app.state.runtime = runtime
     install_problem_handlers(app)
-    app.add_middleware(RefuseNul)
-    # Added last, so it runs first: an oversized body is refused before anything reads it.
-    app.add_middleware(LimitBody, max_bytes=max_body_bytes)
+    app.add_middleware(RequestGuard, max_bytes=max_body_bytes)
     for module in (setup, orders, summaries, fulfillment, returns, work, flows):
         app.include_router(module.router)
     from designer import mount as mount_ui  # the browser UI: /ui pages and /static files

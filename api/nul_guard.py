@@ -1,11 +1,11 @@
-"""Requests carrying the NUL character are refused before any route runs.
+"""Where a request carries the NUL character, so that ``api.request_guard`` refuses it at the door.
 
 PostgreSQL's text cannot hold NUL (SQLite's can), so a NUL that reached a query or a row would be a 500
-on one database and stored data on the other. Refused at the door, every endpoint answers the same on
-both: a 422 problem naming where the NUL was (``path``, ``query.<name>``, a body field such as
-``lines.0.sku``), with nothing read or written. JSON bodies (also those sent without a content type,
-which FastAPI reads as JSON) and form bodies are looked at: URL-encoded fields by name; a multipart
-body (no endpoint takes files) is refused whole when it holds a NUL byte.
+on one database and stored data on the other. Refused before any route runs, every endpoint answers
+the same on both: a 422 problem naming where the NUL was (``path``, ``query.<name>``, a body field such
+as ``lines.0.sku``). JSON bodies (also those sent without a content type, which FastAPI reads as JSON)
+and form bodies are looked at: URL-encoded fields by name; a multipart body (no endpoint takes files)
+is refused whole when it holds a NUL byte.
 """
 
 from __future__ import annotations
@@ -15,10 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.types import ASGIApp, Receive, Scope, Send
-
-from api.asgi_body import read_messages, replay
-from api.problems import problem_response
+from starlette.types import Scope
 
 NUL = "\x00"
 MESSAGE = "text must not contain the NUL character"
@@ -83,39 +80,3 @@ def nul_in_url(scope: Scope) -> str | None:
     if b"%00" in query or b"\x00" in query:
         return nul_in_pairs(parse_qsl(query.decode("latin-1"), keep_blank_values=True), "query.")
     return None
-
-
-def _content_type(scope: Scope) -> str:
-    for name, value in scope.get("headers", ()):
-        if name == b"content-type":
-            return str(value.decode("latin-1")).lower()
-    return ""
-
-
-def _may_carry_text(content_type: str) -> bool:
-    return not content_type or any(kind in content_type for kind in ("json", "form-urlencoded", "multipart"))
-
-
-class RefuseNul:
-    """ASGI middleware: a 422 problem for a request with NUL in its path, query or body."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        field = nul_in_url(scope)
-        content_type = _content_type(scope)
-        if field is None and _may_carry_text(content_type):
-            body, messages, _ = await read_messages(receive)
-            field = nul_in_body(content_type, body)
-            receive = replay(messages, receive)
-        if field is None:
-            await self.app(scope, receive, send)
-            return
-        response = problem_response(
-            422, "Invalid request", "The request has invalid fields.", [{"field": field, "message": MESSAGE}]
-        )
-        await response(scope, receive, send)

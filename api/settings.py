@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from api.body_limit import DEFAULT_MAX_BODY_BYTES
+from api.request_guard import DEFAULT_MAX_BODY_BYTES
 
 
 class Settings(BaseSettings):
