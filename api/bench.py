@@ -148,7 +148,9 @@ _FO_IDS = select(_FOS.c.id).where(_FOS.c.order_summary_id == bindparam("b_summar
 def _fulfillment_order_ids(database: Database, summary_id: str) -> list[str]:
     """What the warehouse is told to ship (the bench's client side: a plain read, no ORM)."""
     with database.engine.connect() as conn:
-        return list(conn.execute(_FO_IDS, {"b_summary": summary_id}).scalars())
+        ids = list(conn.execute(_FO_IDS, {"b_summary": summary_id}).scalars())
+        conn.commit()  # not a rollback, as the API ends a read (see engine.transactions)
+    return ids
 
 
 def _ship(database: Database, runtime: Runtime, fo_id: str) -> None:

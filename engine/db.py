@@ -12,6 +12,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from engine.codec import new_token
+from engine.pool_ping import IDLE_PING_SECONDS, ping_when_idle
+from engine.transactions import track_writes
 
 # Stable constraint names, so Alembic migrations and the models name them the same on every database.
 NAMING_CONVENTION = {
@@ -90,7 +92,8 @@ def _lean_savepoints(engine: Engine) -> None:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url``; SQLite gets WAL mode and foreign keys on every connection."""
+    """An engine for ``url``; SQLite gets WAL mode and foreign keys on every connection. A server's
+    pooled connections are pinged before use once idle ``ping_after_idle`` seconds (engine.pool_ping)."""
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"check_same_thread": False})
         kwargs.setdefault("pool_size", 10)
@@ -98,12 +101,16 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         _lean_savepoints(engine)
+        track_writes(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    ping_after = kwargs.pop("ping_after_idle", IDLE_PING_SECONDS)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     engine = create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        ping_when_idle(engine, ping_after)
     _lean_savepoints(engine)
+    track_writes(engine)
     return engine
 
 

@@ -16,6 +16,26 @@ ZERO = Decimal(0)
 INVOICES = cast(Table, Invoice.__table__)
 # Almost always there is none: asked in Core, so the common answer costs no ORM query.
 _INVOICE_OF = select(INVOICES.c.id).where(INVOICES.c.fulfillment_order_id == bindparam("b_fo"))
+# Fulfillment orders this session shipped and has not invoiced since: they have no invoice, since only
+# a shipped one gets one and they were open until this session shipped them under a row lock.
+_SHIPPED_HERE = "ordo.shipped_not_invoiced"
+
+
+def note_shipped(session: Session, fo_id: str) -> None:
+    """Tell :func:`create_invoice` that ``fo_id`` has just shipped: its invoice in this session (the
+    flow the shipment starts) needs no read to know there is none yet."""
+    session.info.setdefault(_SHIPPED_HERE, set()).add(fo_id)
+
+
+def _existing_invoice(session: Session, fo: FulfillmentOrder) -> Invoice | None:
+    shipped_here: set[str] = session.info.get(_SHIPPED_HERE, set())
+    if fo.id in shipped_here:
+        # Only once: from now on a retry or a second invoicing flow must look (the unique constraint on
+        # invoices.fulfillment_order_id stops a second invoice even if another writer raced this one).
+        shipped_here.discard(fo.id)
+        return None
+    existing_id = session.connection().execute(_INVOICE_OF, {"b_fo": fo.id}).scalar_one_or_none()
+    return session.get(Invoice, existing_id) if existing_id is not None else None
 
 
 def create_invoice(session: Session, fo: FulfillmentOrder) -> Invoice:
@@ -24,10 +44,8 @@ def create_invoice(session: Session, fo: FulfillmentOrder) -> Invoice:
     Each line bills its shipped units by the pool rule. The order's shipping charge (with its tax) goes
     on the first invoice of the order. A no-charge reshipment gets an invoice of 0.00.
     """
-    existing_id = session.connection().execute(_INVOICE_OF, {"b_fo": fo.id}).scalar_one_or_none()
-    if existing_id is not None:
-        existing = session.get(Invoice, existing_id)
-        assert existing is not None
+    existing = _existing_invoice(session, fo)
+    if existing is not None:
         return existing
     if fo.status != FulfillmentStatus.FULFILLED:
         raise Conflict(f"fulfillment order {fo.id} is {fo.status.value}: only shipped ones are invoiced")

@@ -10,7 +10,7 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import instance_dict
 
-from orders import loading, reference
+from orders import billing, loading, reference
 from orders.errors import Conflict, NotFound, QuantityError
 from orders.events import FULFILLMENT_ORDER_SHIPPED, DomainEvent
 from orders.models import (
@@ -394,6 +394,7 @@ def ship(
     fo.mark_fulfilled(carrier, tracking_number, now)
     refresh_status(fo.summary)
     write_pending(session)
+    billing.note_shipped(session, fo.id)
     event = DomainEvent(
         FULFILLMENT_ORDER_SHIPPED, {"fulfillment_order": fulfillment_order_view(fo)}, fo.order_summary_id
     )

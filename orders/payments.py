@@ -26,9 +26,6 @@ from orders.writes import write_pending
 ZERO = Decimal(0)
 PAYMENTS = cast(Table, Payment.__table__)
 ORDERS = cast(Table, Order.__table__)
-_AUTHORIZATION_FOR = select(PaymentAuthorization).where(
-    PaymentAuthorization.idempotency_key == bindparam("b_key")
-)
 
 
 def open_authorizations(summary: OrderSummary) -> list[PaymentAuthorization]:
@@ -63,11 +60,13 @@ def ensure_funds(
 ) -> PaymentAuthorization | None:
     """Authorize what ``amount`` needs beyond open authorizations; None when it is already covered.
 
-    A retry with the same ``key`` finds the authorization it made instead of asking again.
+    A retry with the same ``key`` finds the authorization it made instead of asking again. It looks
+    among the summary's authorizations, which the cover below needs loaded anyway: an authorization is
+    always the summary's, so a query by key would only cost a read (one per order placed).
     """
-    existing = session.execute(_AUTHORIZATION_FOR, {"b_key": key}).scalar_one_or_none()
-    if existing is not None:
-        return existing
+    for auth in summary.authorizations:
+        if auth.idempotency_key == key:
+            return auth
     target = money.require_exact(amount, summary.currency)
     covered = sum((auth.remaining for auth in open_authorizations(summary)), ZERO)
     needed = target - covered

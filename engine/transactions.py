@@ -1,0 +1,60 @@
+"""Ending a transaction that wrote nothing with COMMIT, not ROLLBACK.
+
+For a transaction that only read, the two are the same to the database. Not to psycopg: on every
+ROLLBACK it forgets the statements it prepared on that connection (and sends DEALLOCATE ALL), so
+PostgreSQL plans each of them again from scratch. Planning is most of what a short statement costs
+(0.75 ms of the 0.84 ms of the query that finds who waits for an event, here), and every API request
+ended with one: its key lookup, then its session, closed with a rollback. A request that reads ends
+its transaction here instead. One that wrote, or holds unwritten changes, still rolls back: only its
+handler decides what to keep.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+
+_WROTE = "ordo_wrote"
+_READS = ("select", "show")
+
+
+def track_writes(engine: Engine) -> None:
+    """Note on each connection whether its transaction has sent anything but a read."""
+
+    def before_execute(conn: Connection, _cursor: Any, statement: str, *_rest: Any) -> None:
+        if _WROTE not in conn.info and not statement.lstrip()[:6].lower().startswith(_READS):
+            # Anything not plainly a read counts (WITH, SAVEPOINT, a function call): a transaction
+            # wrongly taken for a writer is only rolled back, as before.
+            conn.info[_WROTE] = True
+
+    def ended(conn: Connection) -> None:
+        if not conn.invalidated:  # an invalidated one has no info to reach, and is thrown away
+            conn.info.pop(_WROTE, None)
+
+    def returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info.pop(_WROTE, None)  # the pool rolled back whatever was left
+
+    event.listen(engine, "before_cursor_execute", before_execute)
+    event.listen(engine, "commit", ended)
+    event.listen(engine, "rollback", ended)
+    event.listen(engine, "checkin", returned)
+
+
+def wrote(session: Session) -> bool:
+    """Whether the session's open transaction has written, or holds changes not written yet."""
+    if session.new or session.dirty or session.deleted:
+        return True
+    if not session.in_transaction():
+        return False
+    return bool(session.connection().info.get(_WROTE))
+
+
+def finish(session: Session) -> None:
+    """End the session's transaction: committed when it only read, else rolled back."""
+    if session.in_transaction() and not wrote(session):
+        session.commit()
+    else:
+        session.rollback()

@@ -1,0 +1,121 @@
+"""A transaction that only read ends with COMMIT (psycopg keeps its prepared statements); one that wrote,
+or holds changes not yet written, still rolls back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import event, select, text
+from sqlalchemy.engine import Engine
+
+from engine.db import Database
+from engine.models import OutboxEvent
+from engine.store import OUTBOX
+from engine.transactions import finish, wrote
+from tests.conftest import PG_URL, require_or_skip
+
+
+def endings_of(engine: Engine) -> list[str]:
+    seen: list[str] = []
+    event.listen(engine, "commit", lambda _conn: seen.append("commit"))
+    event.listen(engine, "rollback", lambda _conn: seen.append("rollback"))
+    return seen
+
+
+def _outbox_row(event_id: str) -> dict[str, object]:
+    return {
+        "id": event_id,
+        "name": "test.event",
+        "payload": {},
+        "subject_id": None,
+        "created_at": datetime.now(UTC),
+        "published_at": None,
+    }
+
+
+def _outbox_ids(db: Database) -> list[str]:
+    with db.engine.connect() as conn:
+        return list(conn.execute(select(OUTBOX.c.id)).scalars())
+
+
+def test_a_session_that_only_read_is_committed(db: Database) -> None:
+    endings = endings_of(db.engine)
+    with db.session_factory() as session:
+        session.execute(select(OUTBOX.c.id)).all()
+        assert not wrote(session)
+        finish(session)
+    assert endings == ["commit"]
+
+
+def test_a_session_that_wrote_is_rolled_back(db: Database) -> None:
+    endings = endings_of(db.engine)
+    with db.session_factory() as session:
+        session.execute(select(OUTBOX.c.id)).all()
+        session.connection().execute(OUTBOX.insert(), _outbox_row("evt_written"))
+        session.execute(select(OUTBOX.c.id)).all()  # a read after the write changes nothing
+        assert wrote(session)
+        finish(session)
+    assert endings == ["rollback"]
+    assert _outbox_ids(db) == []
+
+
+def test_changes_not_yet_written_are_rolled_back_not_committed(db: Database) -> None:
+    with db.session_factory() as session:
+        session.execute(select(OUTBOX.c.id)).all()
+        session.add(OutboxEvent(**_outbox_row("evt_pending")))
+        assert wrote(session)
+        finish(session)
+    assert _outbox_ids(db) == []
+
+
+def test_a_read_after_a_commit_starts_clean(db: Database) -> None:
+    with db.session_factory() as session:
+        session.connection().execute(OUTBOX.insert(), _outbox_row("evt_kept"))
+        session.commit()
+        session.execute(select(OUTBOX.c.id)).all()
+        assert not wrote(session)
+        finish(session)
+    assert _outbox_ids(db) == ["evt_kept"]
+
+
+@pytest.fixture
+def lone_pg() -> Iterator[Database]:
+    """PostgreSQL through a pool of one connection, so every session gets the same one."""
+    if not PG_URL:
+        require_or_skip("PostgreSQL tests need ORDO_TEST_DATABASE_URL")
+    database = Database(PG_URL, pool_size=1, max_overflow=0)
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+def _prepared(database: Database, marker: str) -> int:
+    with database.session_factory() as session:
+        found = session.execute(
+            text("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE :marker"),
+            {"marker": f"%{marker}%"},
+        ).scalar_one()
+        finish(session)
+    return int(found)
+
+
+def test_prepared_statements_outlive_sessions_that_read(lone_pg: Database) -> None:
+    query = text("SELECT 'kept' AS marker_kept, CAST(:n AS integer) + 1")
+    for n in range(8):  # psycopg prepares a statement on its fifth use
+        with lone_pg.session_factory() as session:
+            assert session.execute(query, {"n": n}).one()[1] == n + 1
+            finish(session)
+    assert _prepared(lone_pg, "marker_kept") == 1
+
+
+def test_a_rollback_would_have_dropped_them(lone_pg: Database) -> None:
+    """What the above guards against: the same reads, each session closed with a rollback."""
+    query = text("SELECT 'dropped' AS marker_dropped, CAST(:n AS integer) + 1")
+    for n in range(8):
+        with lone_pg.session_factory() as session:
+            session.execute(query, {"n": n}).one()
+            session.rollback()
+    assert _prepared(lone_pg, "marker_dropped") == 0
