@@ -149,7 +149,7 @@ def _fulfillment_order_ids(database: Database, summary_id: str) -> list[str]:
     """What the warehouse is told to ship (the bench's client side: a plain read, no ORM)."""
     with database.engine.connect() as conn:
         ids = list(conn.execute(_FO_IDS, {"b_summary": summary_id}).scalars())
-        conn.commit()  # not a rollback, as the API ends a read (see engine.transactions)
+        conn.commit()  # not a rollback, as Ordo's sessions end a read (see engine.transactions)
     return ids
 
 

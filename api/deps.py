@@ -12,7 +12,6 @@ from api.keys import Role, find_key
 from api.problems import Problem
 from api.records import ApiKey
 from engine.db import Database
-from engine.transactions import finish
 
 
 def get_database(request: Request) -> Database:
@@ -21,16 +20,14 @@ def get_database(request: Request) -> Database:
 
 
 def get_session(database: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
-    # Handlers commit what they mean to keep; anything left is rolled back on the way out (a
-    # transaction that only read is committed instead: see engine.transactions).
+    # Handlers commit what they mean to keep; anything left is rolled back on the way out (closing
+    # commits a transaction that only read: see engine.transactions).
     session = database.session_factory()
     try:
         yield session
     except BaseException:
         session.rollback()
         raise
-    else:
-        finish(session)
     finally:
         session.close()
 
@@ -48,7 +45,6 @@ def get_caller(request: Request, database: DatabaseDep) -> ApiKey:
     # a pooled connection just for having been authenticated.
     with database.session_factory() as session:
         key = find_key(session, secret.strip())
-        finish(session)
     if key is None:
         raise Problem(401, "Unauthorized", "The API key is not valid.")
     return key

@@ -13,7 +13,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from engine.codec import new_token
 from engine.pool_ping import IDLE_PING_SECONDS, ping_when_idle
-from engine.transactions import track_writes
+from engine.transactions import ReadCommittingSession, track_writes
 
 # Stable constraint names, so Alembic migrations and the models name them the same on every database.
 NAMING_CONVENTION = {
@@ -115,7 +115,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False, future=True)
+    return sessionmaker(bind=engine, class_=ReadCommittingSession, expire_on_commit=False, future=True)
 
 
 class UnitOfWork:

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from engine.db import Database
 from engine.models import OutboxEvent
 from engine.store import OUTBOX
-from engine.transactions import finish, wrote
+from engine.transactions import wrote
 from tests.conftest import PG_URL, require_or_skip
 
 
@@ -45,7 +45,6 @@ def test_a_session_that_only_read_is_committed(db: Database) -> None:
     with db.session_factory() as session:
         session.execute(select(OUTBOX.c.id)).all()
         assert not wrote(session)
-        finish(session)
     assert endings == ["commit"]
 
 
@@ -56,7 +55,6 @@ def test_a_session_that_wrote_is_rolled_back(db: Database) -> None:
         session.connection().execute(OUTBOX.insert(), _outbox_row("evt_written"))
         session.execute(select(OUTBOX.c.id)).all()  # a read after the write changes nothing
         assert wrote(session)
-        finish(session)
     assert endings == ["rollback"]
     assert _outbox_ids(db) == []
 
@@ -66,7 +64,6 @@ def test_changes_not_yet_written_are_rolled_back_not_committed(db: Database) -> 
         session.execute(select(OUTBOX.c.id)).all()
         session.add(OutboxEvent(**_outbox_row("evt_pending")))
         assert wrote(session)
-        finish(session)
     assert _outbox_ids(db) == []
 
 
@@ -76,7 +73,6 @@ def test_a_read_after_a_commit_starts_clean(db: Database) -> None:
         session.commit()
         session.execute(select(OUTBOX.c.id)).all()
         assert not wrote(session)
-        finish(session)
     assert _outbox_ids(db) == ["evt_kept"]
 
 
@@ -98,7 +94,6 @@ def _prepared(database: Database, marker: str) -> int:
             text("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE :marker"),
             {"marker": f"%{marker}%"},
         ).scalar_one()
-        finish(session)
     return int(found)
 
 
@@ -107,7 +102,6 @@ def test_prepared_statements_outlive_sessions_that_read(lone_pg: Database) -> No
     for n in range(8):  # psycopg prepares a statement on its fifth use
         with lone_pg.session_factory() as session:
             assert session.execute(query, {"n": n}).one()[1] == n + 1
-            finish(session)
     assert _prepared(lone_pg, "marker_kept") == 1
 
 
@@ -119,3 +113,10 @@ def test_a_rollback_would_have_dropped_them(lone_pg: Database) -> None:
             session.execute(query, {"n": n}).one()
             session.rollback()
     assert _prepared(lone_pg, "marker_dropped") == 0
+
+
+def test_a_session_that_closes_unused_sends_nothing(db: Database) -> None:
+    endings = endings_of(db.engine)
+    with db.session_factory():
+        pass
+    assert endings == []
