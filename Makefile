@@ -6,7 +6,8 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: run test lint bench clean
 
-$(STAMP): pyproject.toml
+# The example plugin's entry points are written at install: a change to them needs a new install too.
+$(STAMP): pyproject.toml examples/ordo-example-plugin/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

@@ -20,6 +20,7 @@ from engine.triggers import publish
 from migrations.runner import upgrade
 from orders.actions import register_builtin_actions
 from orders.events import DomainEvent
+from orders.gateway_plugins import load_gateway_plugins
 
 STARTER_FLOWS_DIR = Path(starter_flows.__file__).resolve().parent
 
@@ -27,7 +28,9 @@ set_builtin_loader(register_builtin_actions)
 
 
 def build_runtime(*, clock: Clock | None = None, registry: ActionRegistry | None = None) -> Runtime:
-    """A runtime whose registry holds the built-in actions and the installed plugins."""
+    """A runtime whose registry holds the built-in actions and the installed plugins (payment gateways'
+    included)."""
+    load_gateway_plugins()
     runtime = Runtime(registry=registry or ActionRegistry())
     if clock is not None:
         runtime.clock = clock

@@ -8,7 +8,6 @@ distribution.
 from __future__ import annotations
 
 import time
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -18,23 +17,12 @@ from engine.clock import ManualClock
 from engine.memory import MemoryEngine
 from engine.registry import ActionRegistry
 from engine.runtime import Runtime
-
-EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "ordo-example-plugin"
+from tests.support.distributions import install_example_plugin
 
 
 @pytest.fixture
 def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    project = tomllib.loads((EXAMPLE / "pyproject.toml").read_text())
-    name, version = project["project"]["name"], project["project"]["version"]
-    dist = tmp_path / f"{name.replace('-', '_')}-{version}.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
-    lines = ["[ordo.actions]"] + [
-        f"{k} = {v}" for k, v in project["project"]["entry-points"]["ordo.actions"].items()
-    ]
-    (dist / "entry_points.txt").write_text("\n".join(lines) + "\n")
-    monkeypatch.syspath_prepend(str(EXAMPLE / "src"))
-    monkeypatch.syspath_prepend(str(tmp_path))
+    install_example_plugin(tmp_path, monkeypatch, {"ordo.actions": "ordo.actions"})
 
 
 FLOW = """
