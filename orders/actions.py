@@ -203,9 +203,7 @@ def ensure_funds_action(ctx: ActionContext, inputs: EnsureFundsIn) -> EnsureFund
     """Authorize what the amount needs beyond the open authorizations."""
     summary = _summary(ctx)
     with _domain(PAYMENT):
-        auth = payments.ensure_funds(
-            _session(ctx), summary, inputs.amount, key=ctx.idempotency_key, now=ctx.now()
-        )
+        auth = payments.ensure_funds(_session(ctx), summary, inputs.amount, key=ctx.idempotency_key)
     if auth is None:
         return EnsureFundsOut(authorized=Decimal(0))
     return EnsureFundsOut(authorized=auth.amount, authorization_id=auth.id)
@@ -253,7 +251,7 @@ def capture_funds_action(ctx: ActionContext, inputs: CaptureFundsIn) -> CaptureF
     if invoice is None:
         raise ActionError(f"invoice {invoice_id} does not exist", category=PAYMENT)
     with _domain(PAYMENT):
-        taken = payments.capture_invoice(session, invoice, key=ctx.idempotency_key, now=ctx.now())
+        taken = payments.capture_invoice(session, invoice, key=ctx.idempotency_key)
     total = sum((p.amount for p in taken), Decimal(0))
     return CaptureFundsOut(amount=money.quantize(total, invoice.summary.currency))
 
@@ -262,7 +260,7 @@ def release_funds_action(ctx: ActionContext, inputs: ReleaseFundsIn) -> ReleaseF
     """Void the authorizations the order no longer needs (after a cancel, or once it is all billed)."""
     summary = _summary(ctx)
     with _domain(PAYMENT):
-        released = payments.release_funds(_session(ctx), summary, key=ctx.idempotency_key, now=ctx.now())
+        released = payments.release_funds(_session(ctx), summary, key=ctx.idempotency_key)
     return ReleaseFundsOut(released=money.quantize(released, summary.currency))
 
 

@@ -9,7 +9,6 @@ Plugins add processors with ``register_gateway(name, gateway)``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
 from typing import Protocol
 
@@ -41,9 +40,6 @@ class UnknownGateway(GatewayError):
 class GatewayResult:
     reference: str
     amount: Decimal
-    # For an authorization: how long the processor holds the money (card networks let most go after
-    # about a week); None when it holds it until captured or voided.
-    valid_for: timedelta | None = None
 
 
 class PaymentGateway(Protocol):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from decimal import Decimal
 from typing import cast
 
@@ -12,7 +11,6 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 
 from orders import money
-from orders.columns import utcnow
 from orders.errors import NotAuthorized
 from orders.gateway import gateway_for
 from orders.models import (
@@ -57,55 +55,10 @@ def _gateway_and_token(session: Session, summary: OrderSummary) -> tuple[str, st
     return gateway, token
 
 
-def close_lapsed(summary: OrderSummary, now: datetime) -> Decimal:
-    """Close the open authorizations that expired by ``now``: their processor let the money go, so
-    nothing can be captured from them, nor voided. What they held, no longer authorized."""
-    released = ZERO
-    for auth in open_authorizations(summary):
-        if auth.lapsed(now):
-            released += auth.lapse()
-    if released:
-        # Only then: setting the total, even to itself, makes the summary a pending change.
-        summary.authorized_total -= released
-    return released
-
-
-def _authorize(
-    session: Session,
-    summary: OrderSummary,
-    gateway_name: str,
-    token: str,
-    amount: Decimal,
-    *,
-    key: str,
-    now: datetime,
-) -> PaymentAuthorization:
-    gateway = gateway_for(session, gateway_name)
-    # The gateway's answer first, our rows after: nothing is written for a declined or lost call.
-    result = gateway.authorize(
-        session, token=token, amount=amount, currency=summary.currency, idempotency_key=key
-    )
-    auth = PaymentAuthorization(
-        summary=summary,
-        gateway=gateway_name,
-        token=token,
-        amount=amount,
-        remaining=amount,
-        status=AuthorizationStatus.AUTHORIZED,
-        idempotency_key=key,
-        gateway_reference=result.reference,
-        expires_at=now + result.valid_for if result.valid_for is not None else None,
-    )
-    session.add(auth)
-    summary.authorized_total += amount
-    return auth
-
-
 def ensure_funds(
-    session: Session, summary: OrderSummary, amount: Decimal, *, key: str, now: datetime | None = None
+    session: Session, summary: OrderSummary, amount: Decimal, *, key: str
 ) -> PaymentAuthorization | None:
     """Authorize what ``amount`` needs beyond open authorizations; None when it is already covered.
-    Authorizations that expired by ``now`` cover nothing (they are closed here).
 
     A retry with the same ``key`` finds the authorization it made instead of asking again. It looks
     among the summary's authorizations, which the cover below needs loaded anyway: an authorization is
@@ -114,17 +67,29 @@ def ensure_funds(
     for auth in summary.authorizations:
         if auth.idempotency_key == key:
             return auth
-    now = now or utcnow()
-    lapsed = close_lapsed(summary, now)
     target = money.require_exact(amount, summary.currency)
     covered = sum((auth.remaining for auth in open_authorizations(summary)), ZERO)
     needed = target - covered
     if needed <= 0:
-        if lapsed:
-            write_pending(session)
         return None
     gateway_name, token = _gateway_and_token(session, summary)
-    auth = _authorize(session, summary, gateway_name, token, needed, key=key, now=now)
+    gateway = gateway_for(session, gateway_name)
+    # The gateway's answer first, our rows after: nothing is written for a declined or lost call.
+    result = gateway.authorize(
+        session, token=token, amount=needed, currency=summary.currency, idempotency_key=key
+    )
+    auth = PaymentAuthorization(
+        summary=summary,
+        gateway=gateway_name,
+        token=token,
+        amount=needed,
+        remaining=needed,
+        status=AuthorizationStatus.AUTHORIZED,
+        idempotency_key=key,
+        gateway_reference=result.reference,
+    )
+    session.add(auth)
+    summary.authorized_total += needed
     write_pending(session)
     return auth
 
@@ -162,33 +127,18 @@ def _authorizations_and_captured(session: Session, invoice: Invoice) -> Decimal:
     return Decimal(rows[0][1])
 
 
-def capture_invoice(
-    session: Session, invoice: Invoice, *, key: str, now: datetime | None = None
-) -> list[Payment]:
+def capture_invoice(session: Session, invoice: Invoice, *, key: str) -> list[Payment]:
     """Capture exactly what of ``invoice`` is not captured yet, from open authorizations, oldest first.
 
     One gateway capture per authorization drawn on, keyed ``key`` (the first) and ``key:N`` after, so
     a retry repeats none of them. Nothing to capture (a 0.00 invoice, or a retry after success): [].
-
-    An authorization that expired by ``now`` (the order shipped later than its processor holds money)
-    is closed, and what the invoice needs of what it held is authorized again (keyed
-    ``key:reauthorize``) before the capture: a card declined by then is a Payment exception.
     """
     summary = invoice.summary
     outstanding = invoice.total - _authorizations_and_captured(session, invoice)
     if outstanding <= 0:
         return []
-    now = now or utcnow()
-    lapsed = close_lapsed(summary, now)
     sources = open_authorizations(summary)
     available = sum((auth.remaining for auth in sources), ZERO)
-    if available < outstanding and lapsed > 0:
-        gateway_name, token = _gateway_and_token(session, summary)
-        again = min(outstanding - available, lapsed)
-        sources.append(
-            _authorize(session, summary, gateway_name, token, again, key=f"{key}:reauthorize", now=now)
-        )
-        available += again
     if available < outstanding:
         raise NotAuthorized(
             f"cannot capture {money.quantize(outstanding, summary.currency)} {summary.currency}: "
@@ -252,21 +202,15 @@ def choose_spare(
     return spare
 
 
-def release_funds(
-    session: Session, summary: OrderSummary, *, key: str, now: datetime | None = None
-) -> Decimal:
+def release_funds(session: Session, summary: OrderSummary, *, key: str) -> Decimal:
     """Void the authorizations the order no longer needs (see :func:`spare_authorizations`), so the
-    customer's card is not held for money that will never be captured: what was released. Those that
-    expired by ``now`` are closed instead: their processor already let the money go.
+    customer's card is not held for money that will never be captured: what was released.
 
     Each void is keyed ``key:<authorization id>``, so a retry repeats none that went through.
     """
-    lapsed = close_lapsed(summary, now or utcnow())
     spare = spare_authorizations(summary)
     if not spare:
-        if lapsed:
-            write_pending(session)
-        return lapsed
+        return ZERO
     gateway_name, token = _gateway_and_token(session, summary)
     gateway = gateway_for(session, gateway_name)
     released = ZERO
@@ -281,4 +225,4 @@ def release_funds(
         summary.authorized_total -= amount
         released += amount
     write_pending(session)
-    return released + lapsed
+    return released

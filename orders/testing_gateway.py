@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import weakref
-from dataclasses import replace
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any, cast
 
@@ -31,8 +29,6 @@ DECLINED = "declined"
 TIMEOUT = "timeout"
 
 KNOWN_TOKENS = ("tok_ok", "tok_decline", "tok_capture_fail", "tok_flaky")
-# As card networks mostly do: an authorization not captured within a week lapses.
-AUTHORIZATION_VALIDITY = timedelta(days=7)
 
 CALLS = cast(Table, GatewayCall.__table__)
 _SEEN_AGAIN = (
@@ -151,8 +147,7 @@ class TestGateway:
     def authorize(
         self, session: Session, *, token: str, amount: Decimal, currency: str, idempotency_key: str
     ) -> GatewayResult:
-        result = self._call(session, "authorize", token, amount, idempotency_key)
-        return replace(result, valid_for=AUTHORIZATION_VALIDITY)
+        return self._call(session, "authorize", token, amount, idempotency_key)
 
     def capture(
         self,

@@ -59,19 +59,6 @@ class PaymentAuthorization(GatewayColumns, Record):
         if self.remaining == 0:
             self.status = AuthorizationStatus.CLOSED
 
-    def lapsed(self, now: datetime) -> bool:
-        """Whether the processor has let this authorization go by ``now`` (it expired)."""
-        return self.expires_at is not None and self.expires_at <= now
-
-    def lapse(self) -> Decimal:
-        """Close an authorization that expired: its processor no longer holds the money, so nothing can
-        be captured from it (nor voided): what it still held."""
-        if self.status != AuthorizationStatus.AUTHORIZED:
-            raise MoneyError(f"authorization {self.id} is {self.status}: it holds nothing that can lapse")
-        released, self.remaining = self.remaining, ZERO
-        self.status = AuthorizationStatus.CLOSED
-        return released
-
     def void(self) -> Decimal:
         """Give back what this authorization still holds (voided at the gateway): what was released."""
         if self.status != AuthorizationStatus.AUTHORIZED:
