@@ -94,6 +94,7 @@ def _lean_savepoints(engine: Engine) -> None:
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``; SQLite gets WAL mode and foreign keys on every connection. A server's
     pooled connections are pinged before use once idle ``ping_after_idle`` seconds (engine.pool_ping)."""
+    ping_after = kwargs.pop("ping_after_idle", IDLE_PING_SECONDS)
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"check_same_thread": False})
         kwargs.setdefault("pool_size", 10)
@@ -103,7 +104,6 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         _lean_savepoints(engine)
         track_writes(engine)
         return engine
-    ping_after = kwargs.pop("ping_after_idle", IDLE_PING_SECONDS)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     engine = create_engine(url, **kwargs)

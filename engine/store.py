@@ -33,6 +33,7 @@ from engine.models._types import utcnow
 from engine.models.run import RUNNING
 from engine.models.wait import READY
 from engine.state import RunState, StepRecord
+from engine.transactions import UNWRITTEN_KEY
 
 RUNS = cast(Table, FlowRun.__table__)
 WAITS = cast(Table, RunWait.__table__)
@@ -40,7 +41,6 @@ STEPS = cast(Table, FlowStep.__table__)
 OUTBOX = cast(Table, OutboxEvent.__table__)
 
 FRESH_KEY = "ordo.fresh_runs"
-UNWRITTEN_KEY = "ordo.unwritten_runs"
 # A simulation puts a callable here to hear of the rows these statements write (it sees ORM flushes
 # on its own).
 DESCRIBE_KEY = "ordo.describe_write"

@@ -19,6 +19,9 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 _WROTE = "ordo_wrote"
+# Where a session keeps the runs it started and has not written yet (engine.store writes them as it
+# commits): here, so that a close can see them.
+UNWRITTEN_KEY = "ordo.unwritten_runs"
 _READS = ("select", "show")
 
 
@@ -31,22 +34,23 @@ def track_writes(engine: Engine) -> None:
             # wrongly taken for a writer is only rolled back, as before.
             conn.info[_WROTE] = True
 
-    def ended(conn: Connection) -> None:
-        if not conn.invalidated:  # an invalidated one has no info to reach, and is thrown away
-            conn.info.pop(_WROTE, None)
+    def began(conn: Connection) -> None:
+        # Cleared as a transaction begins, not as one ends: a COMMIT that fails leaves its
+        # transaction marked as a writer, so closing rolls it back.
+        conn.info.pop(_WROTE, None)
 
     def returned(_dbapi_connection: Any, record: Any) -> None:
         record.info.pop(_WROTE, None)  # the pool rolled back whatever was left
 
     event.listen(engine, "before_cursor_execute", before_execute)
-    event.listen(engine, "commit", ended)
-    event.listen(engine, "rollback", ended)
+    event.listen(engine, "begin", began)
     event.listen(engine, "checkin", returned)
 
 
 def wrote(session: Session) -> bool:
-    """Whether the session's open transaction has written, or holds changes not written yet."""
-    if session.new or session.dirty or session.deleted:
+    """Whether the session's open transaction has written, or holds changes not written yet (records,
+    or runs the engine writes as it commits)."""
+    if session.new or session.dirty or session.deleted or session.info.get(UNWRITTEN_KEY):
         return True
     if not session.in_transaction():
         return False
@@ -58,6 +62,13 @@ class ReadCommittingSession(Session):
     session's close does)."""
 
     def close(self) -> None:
-        if self.in_transaction() and not wrote(self):
-            self.commit()
-        super().close()
+        try:
+            transaction = self.get_transaction()
+            if transaction is not None and transaction.is_active and not wrote(self):
+                self.commit()
+        except Exception:
+            # A connection lost or a commit refused: what was only read is not worth an error that
+            # would hide the one being handled; closing rolls back as any session's does.
+            pass
+        finally:
+            super().close()

@@ -16,19 +16,30 @@ ZERO = Decimal(0)
 INVOICES = cast(Table, Invoice.__table__)
 # Almost always there is none: asked in Core, so the common answer costs no ORM query.
 _INVOICE_OF = select(INVOICES.c.id).where(INVOICES.c.fulfillment_order_id == bindparam("b_fo"))
-# Fulfillment orders this session shipped and has not invoiced since: they have no invoice, since only
-# a shipped one gets one and they were open until this session shipped them under a row lock.
+# Fulfillment orders the session's open transaction shipped and has not invoiced since: they have no
+# invoice, since only a shipped one gets one and they were open until it shipped them under a row lock.
+# Kept with that transaction: once it ends (a commit, or a rollback that took the shipment back), the
+# note no longer says anything.
 _SHIPPED_HERE = "ordo.shipped_not_invoiced"
 
 
+def _shipped_here(session: Session) -> set[str]:
+    transaction = session.get_transaction()
+    noted = session.info.get(_SHIPPED_HERE)
+    if noted is None or noted[0] is not transaction:
+        noted = session.info[_SHIPPED_HERE] = (transaction, set())
+    shipped: set[str] = noted[1]
+    return shipped
+
+
 def note_shipped(session: Session, fo_id: str) -> None:
-    """Tell :func:`create_invoice` that ``fo_id`` has just shipped: its invoice in this session (the
-    flow the shipment starts) needs no read to know there is none yet."""
-    session.info.setdefault(_SHIPPED_HERE, set()).add(fo_id)
+    """Tell :func:`create_invoice` that ``fo_id`` has just shipped: its invoice in the same transaction
+    (the flow the shipment starts) needs no read to know there is none yet."""
+    _shipped_here(session).add(fo_id)
 
 
 def _existing_invoice(session: Session, fo: FulfillmentOrder) -> Invoice | None:
-    shipped_here: set[str] = session.info.get(_SHIPPED_HERE, set())
+    shipped_here = _shipped_here(session)
     if fo.id in shipped_here:
         # Only once: from now on a retry or a second invoicing flow must look (the unique constraint on
         # invoices.fulfillment_order_id stops a second invoice even if another writer raced this one).

@@ -279,6 +279,20 @@ def _check_totals(data: OrderInput, currency: str, errors: _Errors, *, order_ok:
         errors.exact("total", ordered, currency)
 
 
+_NUMBER_CONSTRAINTS = ("uq_orders_order_number", "uq_order_summaries_order_number")
+_NUMBER_COLUMNS = ("orders.order_number", "order_summaries.order_number")
+
+
+def _number_taken(exc: IntegrityError) -> bool:
+    """Whether the constraint that failed is one of the order number's (named on PostgreSQL; SQLite
+    names the column instead: "UNIQUE constraint failed: orders.order_number")."""
+    diag = getattr(exc.orig, "diag", None)
+    if diag is not None:
+        return getattr(diag, "constraint_name", None) in _NUMBER_CONSTRAINTS
+    prefix, _, columns = str(exc.orig).partition(":")
+    return prefix == "UNIQUE constraint failed" and columns.strip() in _NUMBER_COLUMNS
+
+
 def capture_order(
     session: Session, data: OrderInput, *, now: datetime
 ) -> tuple[OrderSummary, list[DomainEvent]]:
@@ -379,9 +393,9 @@ def capture_order(
         write_pending(session)
     except IntegrityError as exc:
         # The number is taken: the unique constraints on both tables say so, races included (a check
-        # beforehand would cost a read on every order and still need this). Both databases name the
-        # column or its constraint (uq_orders_order_number); the caller rolls back.
-        if "order_number" not in str(exc.orig):
+        # beforehand would cost a read on every order and still need this). Only those constraints count
+        # (see _number_taken); the caller rolls back.
+        if not _number_taken(exc):
             raise
         raise Conflict(f"order number {data.order_number!r} already exists") from exc
     events: list[DomainEvent] = []

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import event, select, text
 from sqlalchemy.engine import Engine
 
-from engine.db import Database
+from engine.db import Database, make_engine
 from engine.models import OutboxEvent
 from engine.store import OUTBOX
-from engine.transactions import wrote
+from engine.transactions import UNWRITTEN_KEY, wrote
 from tests.conftest import PG_URL, require_or_skip
 
 
@@ -120,3 +121,35 @@ def test_a_session_that_closes_unused_sends_nothing(db: Database) -> None:
     with db.session_factory():
         pass
     assert endings == []
+
+
+def test_a_failed_commit_is_not_hidden_and_the_connection_goes_back(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The write marker outlives a COMMIT that fails: closing rolls back instead of committing again."""
+
+    def refuse(_dbapi_connection: object) -> None:
+        raise RuntimeError("commit refused")
+
+    monkeypatch.setattr(db.engine.dialect, "do_commit", refuse)
+    with pytest.raises(Exception, match="commit refused"), db.session_factory() as session:
+        session.connection().execute(OUTBOX.insert(), _outbox_row("evt_refused"))
+        session.commit()
+    monkeypatch.undo()
+    assert db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+def test_runs_waiting_to_be_written_count_as_a_write(db: Database) -> None:
+    with db.session_factory() as session:
+        session.execute(select(OUTBOX.c.id)).all()
+        session.info[UNWRITTEN_KEY] = {"run_x": object()}
+        assert wrote(session)
+        session.info.pop(UNWRITTEN_KEY)
+        assert not wrote(session)
+
+
+def test_sqlite_engines_take_the_ping_option_too(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}", ping_after_idle=1)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT 1")).scalar_one() == 1
+    engine.dispose()
