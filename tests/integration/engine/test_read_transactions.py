@@ -123,22 +123,6 @@ def test_a_session_that_closes_unused_sends_nothing(db: Database) -> None:
     assert endings == []
 
 
-def test_a_failed_commit_is_not_hidden_and_the_connection_goes_back(
-    db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The write marker outlives a COMMIT that fails: closing rolls back instead of committing again."""
-
-    def refuse(_dbapi_connection: object) -> None:
-        raise RuntimeError("commit refused")
-
-    monkeypatch.setattr(db.engine.dialect, "do_commit", refuse)
-    with pytest.raises(Exception, match="commit refused"), db.session_factory() as session:
-        session.connection().execute(OUTBOX.insert(), _outbox_row("evt_refused"))
-        session.commit()
-    monkeypatch.undo()
-    assert db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
-
-
 def test_runs_waiting_to_be_written_count_as_a_write(db: Database) -> None:
     with db.session_factory() as session:
         session.execute(select(OUTBOX.c.id)).all()
