@@ -32,6 +32,7 @@ from engine.models import FlowRun, FlowStep, OutboxEvent, RunWait
 from engine.models._types import utcnow
 from engine.models.run import RUNNING
 from engine.models.wait import READY
+from engine.plain_sql import execute_write
 from engine.state import RunState, StepRecord
 from engine.transactions import UNWRITTEN_KEY
 
@@ -245,10 +246,10 @@ def _insert_rows(session: Session, row: RunRow) -> None:
     conn = conn_of(session)
     run_values, wait_values = row.unwritten_run, row.unwritten_wait
     if run_values is not None:
-        conn.execute(_INSERT_RUN, run_values)
+        execute_write(conn, _INSERT_RUN, run_values)
         describe(session, "insert", RUNS, row.state.id, run_values)
     if wait_values is not None:
-        conn.execute(_INSERT_WAIT, wait_values)
+        execute_write(conn, _INSERT_WAIT, wait_values)
         describe(session, "insert", WAITS, wait_values["id"], wait_values)
     row.unwritten_run = row.unwritten_wait = None
     unwritten(session).pop(row.state.id, None)
@@ -329,7 +330,7 @@ def claim(session: Session, run_id: str, worker_id: str, now: datetime, lease_s:
 
 
 def release(session: Session, run_id: str, worker_id: str) -> None:
-    conn_of(session).execute(_RELEASE, bound({"run_id": run_id, "worker": worker_id}))
+    execute_write(conn_of(session), _RELEASE, bound({"run_id": run_id, "worker": worker_id}))
 
 
 _UPDATE_RUN = (
@@ -361,7 +362,7 @@ def write_run(session: Session, row: RunRow, *, status: str, error: str | None, 
     if row.unwritten_run is not None:
         # Its first save: the row goes in as the run stands now.
         inserted = {**row.unwritten_run, **changed}
-        conn_of(session).execute(_INSERT_RUN, inserted)
+        execute_write(conn_of(session), _INSERT_RUN, inserted)
         describe(session, "insert", RUNS, state.id, inserted)
         row.unwritten_run = None
         if row.unwritten_wait is None:
@@ -369,7 +370,7 @@ def write_run(session: Session, row: RunRow, *, status: str, error: str | None, 
         state.status = status
         return
     values = {"run_id": state.id, "old_revision": row.revision, "new_revision": row.revision + 1, **changed}
-    if conn_of(session).execute(_UPDATE_RUN, bound(values)).rowcount != 1:
+    if execute_write(conn_of(session), _UPDATE_RUN, bound(values)).rowcount != 1:
         raise RunConflict(state.id)
     row.revision += 1
     state.status = status
@@ -397,7 +398,7 @@ def write_steps(session: Session, run_id: str, steps: list[StepRecord]) -> None:
         }
         for record in steps
     ]
-    conn_of(session).execute(_INSERT_STEPS, rows)
+    execute_write(conn_of(session), _INSERT_STEPS, rows)
     for values in rows:
         describe(session, "insert", STEPS, values["id"], values)
 

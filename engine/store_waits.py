@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from engine.db import new_id
 from engine.models._types import utcnow
+from engine.plain_sql import execute_write
 from engine.store import RUNS, WAITS, RunRow, WaitRow, bound, conn_of, describe, unwritten
 
 _INSERT_WAIT = WAITS.insert()
@@ -66,7 +67,7 @@ def write_wait(
         # A new run's first wait row, written only now that it says what the run waits for.
         base = row.unwritten_wait
         inserted = {**base, **values}
-        conn.execute(_INSERT_WAIT, inserted)
+        execute_write(conn, _INSERT_WAIT, inserted)
         describe(session, "insert", WAITS, base["id"], inserted)
         row.unwritten_wait = None
         unwritten(session).pop(row.state.id, None)
@@ -82,11 +83,11 @@ def write_wait(
             "resume": None,
             "created_at": utcnow(),
         }
-        conn.execute(_INSERT_WAIT, inserted)
+        execute_write(conn, _INSERT_WAIT, inserted)
         describe(session, "insert", WAITS, wait_id, inserted)
     else:
         wait_id = row.wait.id
-        conn.execute(_UPDATE_WAIT, bound({**values, "wait_id": wait_id}))
+        execute_write(conn, _UPDATE_WAIT, bound({**values, "wait_id": wait_id}))
         describe(session, "update", WAITS, wait_id, values)
     row.wait = WaitRow(wait_id, kind, node_id, due_at, None, pending_children)
 
@@ -107,7 +108,7 @@ _PENDING = select(WAITS.c.pending_children).where(WAITS.c.id == bindparam("b_wai
 def signal_wait(session: Session, wait_id: str, resume: dict[str, Any], now: datetime) -> None:
     """Make the wait due now with what woke it (a subflow's end)."""
     values = {"wait_id": wait_id, "resume": resume, "due_at": now}
-    conn_of(session).execute(_SIGNAL_WAIT, bound(values))
+    execute_write(conn_of(session), _SIGNAL_WAIT, bound(values))
     describe(session, "update", WAITS, wait_id, {"resume": resume, "due_at": now})
 
 
@@ -115,7 +116,7 @@ def count_down_children(session: Session, wait_id: str) -> int:
     """One subflow fewer to wait for; how many are left. (The UPDATE's row lock orders two children
     that end at once.)"""
     conn = conn_of(session)
-    conn.execute(_COUNT_DOWN, {"b_wait_id": wait_id})
+    execute_write(conn, _COUNT_DOWN, {"b_wait_id": wait_id})
     return int(conn.execute(_PENDING, {"b_wait_id": wait_id}).scalar_one_or_none() or 0)
 
 
@@ -141,6 +142,6 @@ def delete_wait(session: Session, row: RunRow) -> None:
         return
     if row.wait is None:
         return
-    conn_of(session).execute(_DELETE_WAIT, {"b_wait_id": row.wait.id})
+    execute_write(conn_of(session), _DELETE_WAIT, {"b_wait_id": row.wait.id})
     describe(session, "delete", WAITS, row.wait.id, {})
     row.wait = None

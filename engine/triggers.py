@@ -38,6 +38,7 @@ from engine.inputs import validate_inputs
 from engine.models import FlowDefinition, FlowVersion
 from engine.models.flow import ACTIVE
 from engine.models.wait import EVENT
+from engine.plain_sql import execute_write
 from engine.records import graph_for
 from engine.runtime import Runtime, default_runtime
 from engine.scope import Scope
@@ -125,7 +126,7 @@ def _insert_outbox(
         "created_at": now,
         "published_at": None,
     }
-    session.connection().execute(_INSERT_OUTBOX, values)
+    execute_write(session.connection(), _INSERT_OUTBOX, values)
     store.describe(session, "insert", store.OUTBOX, event_id, values)
     return event_id
 

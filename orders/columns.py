@@ -15,6 +15,7 @@ from sqlalchemy import BigInteger, CheckConstraint, DateTime, Numeric, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from engine.sqlite_time import SQLiteDateTime
 from orders.errors import MoneyError
 
 # Four decimal places hold every ISO 4217 minor unit plus room for unit prices finer than a cent.
@@ -85,12 +86,18 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return SQLiteDateTime()
+        return dialect.type_descriptor(DateTime(timezone=True))
+
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"naive datetime {value!r}: Ordo stores timezone-aware UTC timestamps only")
-        value = value.astimezone(UTC)
+        if value.tzinfo is not UTC:
+            if value.tzinfo is None or value.utcoffset() is None:
+                raise ValueError(f"naive datetime {value!r}: Ordo stores timezone-aware UTC timestamps only")
+            value = value.astimezone(UTC)
         # SQLite would drop the offset anyway; storing naive UTC keeps its text sortable.
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 

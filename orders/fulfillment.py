@@ -10,6 +10,7 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import instance_dict
 
+from engine.plain_sql import execute_write
 from orders import billing, loading, reference
 from orders.errors import Conflict, NotFound, QuantityError
 from orders.events import FULFILLMENT_ORDER_SHIPPED, DomainEvent
@@ -350,7 +351,7 @@ def _adjust_level(session: Session, location_id: str, sku: str, *, on_hand: int,
         "b_on_hand": on_hand,
         "b_reserved": reserved,
     }
-    if session.connection().execute(_ADJUST_LEVEL, params).rowcount != 1:
+    if execute_write(session.connection(), _ADJUST_LEVEL, params).rowcount != 1:
         raise QuantityError(f"SKU {sku}: the stock at location {location_id} no longer holds these units")
     for obj in list(session.identity_map.values()):
         if isinstance(obj, InventoryLevel):

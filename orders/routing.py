@@ -19,6 +19,7 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
+from engine.plain_sql import execute_write
 from orders import reference
 from orders.errors import QuantityError
 from orders.models import (
@@ -261,10 +262,10 @@ def _reserve(session: Session, plan: list[tuple[_Demand, _Stock, int]]) -> bool:
     conn = session.connection()
     for level_id in sorted(per_level):
         k = per_level[level_id]
-        result = conn.execute(_RESERVE, {"b_id": level_id, "b_k": k})
+        result = execute_write(conn, _RESERVE, {"b_id": level_id, "b_k": k})
         if result.rowcount != 1:
             for undo_id, undo_k in done:
-                conn.execute(_UNRESERVE, {"b_id": undo_id, "b_k": undo_k})
+                execute_write(conn, _UNRESERVE, {"b_id": undo_id, "b_k": undo_k})
             _expire_levels(session, [level_id for level_id, _ in done])
             return False
         done.append((level_id, k))

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from engine.db import holds_writes, make_engine, new_id
+from engine.plain_sql import execute_write
 from orders.columns import utcnow
 from orders.gateway import GatewayDeclined, GatewayResult, GatewayTimeout
 from orders.models import GatewayCall
@@ -138,7 +139,8 @@ class TestGateway:
         outcome = self._decide(operation, token, row.calls)
         reference = _reference(operation) if outcome == APPROVED else None
         recorded = amount if outcome == APPROVED else row.amount
-        conn.execute(
+        execute_write(
+            conn,
             _SEEN_AGAIN,
             {"b_id": row.id, "b_outcome": outcome, "b_reference": reference, "b_amount": recorded},
         )

@@ -32,6 +32,7 @@ from sqlalchemy.orm.state import InstanceState
 from sqlalchemy.sql.dml import Insert, Update
 
 from engine.db import Base
+from engine.plain_sql import execute_write
 
 
 @dataclass(frozen=True)
@@ -268,7 +269,7 @@ def _insert(
         order[plan.table] = plan
     for table in sorted(by_table, key=lambda t: order[t].order):
         rows = by_table[table]
-        conn.execute(order[table].insert, rows if len(rows) > 1 else rows[0])
+        execute_write(conn, order[table].insert, rows if len(rows) > 1 else rows[0])
 
 
 def _changes(state: InstanceState[Any], plan: _TablePlan) -> tuple[Update, dict[str, Any]] | None:
@@ -316,7 +317,7 @@ def _update(
             tables[statement] = plans[state]
     for statement in sorted(groups, key=lambda st: tables[st].order):
         rows = groups[statement]
-        result = conn.execute(statement, rows if len(rows) > 1 else rows[0])
+        result = execute_write(conn, statement, rows if len(rows) > 1 else rows[0])
         if result.rowcount != len(rows):
             # Another writer changed one of these rows since this session read it (or removed it).
             raise StaleDataError(

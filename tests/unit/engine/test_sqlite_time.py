@@ -1,0 +1,43 @@
+"""engine.sqlite_time: SQLite timestamps written by isoformat are SQLAlchemy's own text, exactly."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy.dialects import sqlite
+
+from engine.sqlite_time import SQLiteDateTime
+
+DIALECT = sqlite.dialect()
+OURS = SQLiteDateTime().bind_processor(DIALECT)
+SQLALCHEMY = sqlite.DATETIME().bind_processor(DIALECT)
+
+
+@given(st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59, 999999)))
+def test_naive_timestamps_are_written_as_sqlalchemy_writes_them(value: datetime) -> None:
+    assert OURS(value) == SQLALCHEMY(value)
+
+
+@given(st.datetimes(timezones=st.just(UTC)))
+def test_utc_timestamps_are_written_as_their_utc_wall_time(value: datetime) -> None:
+    assert OURS(value) == SQLALCHEMY(value.replace(tzinfo=None))
+
+
+def test_whole_seconds_keep_their_microseconds() -> None:
+    assert OURS(datetime(2026, 12, 3, 12, 0, 0)) == "2026-12-03 12:00:00.000000"
+
+
+def test_dates_and_none_go_to_sqlalchemys_processor() -> None:
+    assert OURS(date(2026, 12, 3)) == SQLALCHEMY(date(2026, 12, 3))
+    assert OURS(None) is None
+    with pytest.raises(TypeError):
+        OURS("2026-12-03")
+
+
+def test_a_storage_format_of_its_own_is_left_to_sqlalchemy() -> None:
+    fmt = "%(year)04d/%(month)02d/%(day)02d %(hour)02d:%(minute)02d:%(second)02d"
+    custom = SQLiteDateTime(storage_format=fmt).bind_processor(DIALECT)
+    assert custom(datetime(2026, 12, 3, 1, 2, 3)) == "2026/12/03 01:02:03"
