@@ -10,6 +10,7 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import instance_dict
 
+from engine.plain_load import RecordQuery
 from engine.plain_sql import execute_write
 from orders import billing, loading, reference
 from orders.errors import Conflict, NotFound, QuantityError
@@ -222,22 +223,18 @@ def _release_fo_reservations(session: Session, fo: FulfillmentOrder, item: Order
         left -= m
 
 
-_FREE_RESERVATIONS = (
-    select(Reservation)
-    .where(
-        Reservation.order_item_summary_id.in_(bindparam("b_items", expanding=True)),
-        Reservation.status == ReservationStatus.ACTIVE,
-        Reservation.fulfillment_order_id.is_(None),
-    )
-    .order_by(Reservation.created_at)
+_FREE_RESERVATIONS = RecordQuery(
+    Reservation,
+    Reservation.order_item_summary_id.in_(bindparam("b_items", expanding=True)),
+    Reservation.status == ReservationStatus.ACTIVE,
+    Reservation.fulfillment_order_id.is_(None),
+    order_by=(Reservation.created_at,),
 )
-_FO_RESERVATIONS = (
-    select(Reservation)
-    .where(
-        Reservation.fulfillment_order_id == bindparam("b_fo"),
-        Reservation.status == ReservationStatus.ACTIVE,
-    )
-    .order_by(Reservation.created_at)
+_FO_RESERVATIONS = RecordQuery(
+    Reservation,
+    Reservation.fulfillment_order_id == bindparam("b_fo"),
+    Reservation.status == ReservationStatus.ACTIVE,
+    order_by=(Reservation.created_at,),
 )
 
 
@@ -245,7 +242,7 @@ def _free_reservations(session: Session, item_ids: set[str]) -> list[Reservation
     """The active reservations of these items on no fulfillment order yet, oldest first."""
     if not item_ids:
         return []
-    return list(session.execute(_FREE_RESERVATIONS, {"b_items": sorted(item_ids)}).scalars())
+    return _FREE_RESERVATIONS.all(session, {"b_items": sorted(item_ids)})
 
 
 def _claim_reservations(
@@ -322,7 +319,7 @@ def _load_fo(session: Session, fo_id: str) -> FulfillmentOrder:
 
 
 def _reservations(session: Session, fo: FulfillmentOrder) -> list[Reservation]:
-    return list(session.execute(_FO_RESERVATIONS, {"b_fo": fo.id}).scalars())
+    return _FO_RESERVATIONS.all(session, {"b_fo": fo.id})
 
 
 # Stock moves by addition in the database, guarded so neither bucket can go below zero.

@@ -12,11 +12,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, field_validator
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from engine.plain_load import RecordQuery
 from orders import money, reference
 from orders.columns import check_storable
 from orders.currencies import CURRENCY_EXPONENTS
@@ -159,21 +160,17 @@ class _Errors:
         return True
 
 
-_METHODS = select(DeliveryMethod).where(DeliveryMethod.code.in_(bindparam("b_codes", expanding=True)))
-_STORES = select(Location).where(Location.code.in_(bindparam("b_codes", expanding=True)))
+_METHODS = RecordQuery(DeliveryMethod, DeliveryMethod.code.in_(bindparam("b_codes", expanding=True)))
+_STORES = RecordQuery(Location, Location.code.in_(bindparam("b_codes", expanding=True)))
 
 
 def _resolve(
     session: Session, data: OrderInput, errors: _Errors
 ) -> tuple[dict[str, DeliveryMethod], dict[str, Location]]:
     codes = {data.delivery_method} | {line.delivery_method for line in data.lines if line.delivery_method}
-    methods = {m.code: m for m in session.execute(_METHODS, {"b_codes": sorted(codes)}).scalars()}
+    methods = {m.code: m for m in _METHODS.all(session, {"b_codes": sorted(codes)})}
     stores = {line.pickup_location for line in data.lines if line.pickup_location}
-    locations = (
-        {loc.code: loc for loc in session.execute(_STORES, {"b_codes": sorted(stores)}).scalars()}
-        if stores
-        else {}
-    )
+    locations = {loc.code: loc for loc in _STORES.all(session, {"b_codes": sorted(stores)})} if stores else {}
     if data.delivery_method not in methods:
         errors.add("delivery_method", f"unknown delivery method {data.delivery_method!r}")
     reference.remember(session, [*methods.values(), *locations.values()])

@@ -19,6 +19,7 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
+from engine.plain_load import RecordQuery
 from engine.plain_sql import execute_write
 from orders import reference
 from orders.errors import QuantityError
@@ -104,7 +105,7 @@ def _demands(
 
 
 # Built once: the statements of the routing's hot path.
-_ALL_LOCATIONS = select(Location)
+_ALL_LOCATIONS = RecordQuery(Location)
 _LEVELS_OF = select(
     LEVELS.c.id,
     LEVELS.c.sku,
@@ -299,7 +300,7 @@ def route_order(
     demands = _demands(session, summary, lines, is_reship)
     if not demands:
         return RoutingResult()
-    locations = {loc.id: loc for loc in session.execute(_ALL_LOCATIONS).scalars()}
+    locations = {loc.id: loc for loc in _ALL_LOCATIONS.all(session, {})}
     reference.remember(session, locations.values())
     ship_from = sorted((loc for loc in locations.values() if loc.ships), key=_loc_key)
     skus = {d.item.sku for d in demands}
