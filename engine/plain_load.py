@@ -37,6 +37,7 @@ class RecordQuery(Generic[T]):
         model: type[T],
         *criteria: ColumnElement[bool],
         order_by: tuple[Any, ...] = (),
+        extra: tuple[ColumnElement[Any], ...] = (),
         for_update: bool = False,
     ) -> None:
         mapper = cast(Mapper[T], inspect(model))
@@ -55,24 +56,30 @@ class RecordQuery(Generic[T]):
         self._mapper = mapper
         self._keys = tuple(keys)
         self._pk_index = columns.index(cast(Column[Any], mapper.primary_key[0]))
-        statement: Select[Any] = select(*columns).where(*criteria).order_by(*order_by)
+        self._width = len(columns)
+        statement: Select[Any] = select(*columns, *extra).where(*criteria).order_by(*order_by)
         self.statement = statement.with_for_update() if for_update else statement
 
     def all(self, session: Session, params: Mapping[str, Any]) -> list[T]:
+        return [record for record, _extra in self.with_extra(session, params)]
+
+    def with_extra(self, session: Session, params: Mapping[str, Any]) -> list[tuple[T, tuple[Any, ...]]]:
+        """Each record with the values of the query's ``extra`` columns in its row."""
         if session.autoflush:
             session.flush()  # what an ORM query does first (a no-op when nothing is pending)
         rows = session.connection().execute(self.statement, params).all()
         identity_map = session.identity_map
-        mapper, keys, pk_index = self._mapper, self._keys, self._pk_index
-        found: list[T] = []
+        mapper, keys, pk_index, width = self._mapper, self._keys, self._pk_index, self._width
+        found: list[tuple[T, tuple[Any, ...]]] = []
         for row in rows:
+            extra = tuple(row[width:])
             held = identity_map.get(mapper.identity_key_from_primary_key((row[pk_index],)))
             if held is not None:
-                found.append(held)
+                found.append((held, extra))
                 continue
             record = mapper.class_manager.new_instance()
-            instance_state(record).dict.update(zip(keys, row, strict=True))
+            instance_state(record).dict.update(zip(keys, row[:width], strict=True))
             make_transient_to_detached(record)
             session.add(record)
-            found.append(record)
+            found.append((record, extra))
         return found

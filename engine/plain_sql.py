@@ -8,9 +8,10 @@ binds, each bind's processor, taken from the column types as SQLAlchemy takes th
 text with ``Connection.exec_driver_sql``. So the connection's events still see every statement (the
 write tracking of ``engine.transactions``, the bench's recorder) and the rows written are the same.
 
-A statement that needs more than its parameters to be sent (a Python-side default or a value
-computed by the database to fetch back, an expanding IN, an escaped bind name) goes through
-``Connection.execute`` unchanged.
+A column the parameters leave out gets its Python-side default (or, in an UPDATE, its onupdate), row
+by row, as ``Connection.execute`` gives it. A statement that needs more than that (a SQL expression as
+a default, a value computed by the database to fetch back, an expanding IN, an escaped bind name) goes
+through ``Connection.execute`` unchanged.
 """
 
 from __future__ import annotations
@@ -35,18 +36,48 @@ class _Plain:
     sql: str
     positional: bool
     # Per bind, in the order the text takes them: its name, its processor, and the value it has when
-    # the parameters do not give one (``_REQUIRED`` when they must).
+    # the parameters do not give one (``_REQUIRED`` when they must, a :class:`_Default` when a
+    # column's Python-side default makes it, row by row).
     binds: tuple[tuple[str, Processor, Any], ...]
 
     def one(self, params: Mapping[str, Any]) -> Any:
         values = []
         for name, process, fixed in self.binds:
-            value = params[name] if fixed is _REQUIRED else fixed
+            if fixed is _REQUIRED:
+                value = params[name]
+            elif type(fixed) is _Default:
+                value = fixed.make()
+            else:
+                value = fixed
             # Every processor sees None too: a JSON column writes it as JSON null.
             values.append(process(value) if process is not None else value)
         if self.positional:
             return tuple(values)
         return {name: value for (name, _process, _fixed), value in zip(self.binds, values, strict=True)}
+
+
+@dataclass(frozen=True)
+class _Default:
+    """A column's Python-side default (or onupdate) for a row that does not give its value."""
+
+    make: Callable[[], Any]
+
+
+def _default_of(column: Any, *, on_update: bool) -> _Default | None:
+    default = column.onupdate if on_update else column.default
+    if default is None:
+        return None
+    if default.is_scalar:
+        value = default.arg
+        return _Default(lambda: value)
+    if default.is_callable:
+        # SQLAlchemy wraps a callable that takes no argument to take the execution context; one that
+        # takes the context itself (and may read the row's other values) is left to it.
+        given = getattr(default, "_fn", None)
+        if given is None or given is default.arg:
+            return None
+        return _Default(given)
+    return None  # a SQL expression or a sequence: Connection.execute knows how
 
 
 # Per dialect (an engine's own: its version and settings shape the text), then by the statement object
@@ -59,16 +90,25 @@ _plans: WeakKeyDictionary[Dialect, dict[tuple[UpdateBase, tuple[str, ...]], _Pla
 def _plan(statement: UpdateBase, dialect: Dialect, keys: frozenset[str]) -> _Plain | None:
     compiled = statement.compile(dialect=dialect, column_keys=sorted(keys))
     assert isinstance(compiled, SQLCompiler)
+    # (Columns SET to a SQL expression, ``postfetch``, need nothing more: only an ORM flush or
+    # return_defaults() reads them back, and neither comes here.)
     if (
-        compiled.insert_prefetch
-        or compiled.update_prefetch
-        or compiled.postfetch
-        or compiled.returning
+        compiled.returning
+        or compiled.effective_returning
         or compiled.literal_execute_params
         or compiled.post_compile_params
         or compiled.escaped_bind_names
     ):
         return None
+    # Columns whose Python-side default (INSERT) or onupdate (UPDATE) fills in what the row leaves out
+    # (an updated_at), by their bind's name.
+    made: dict[str, _Default] = {}
+    for columns, on_update in ((compiled.insert_prefetch, False), (compiled.update_prefetch, True)):
+        for column in columns:
+            default = _default_of(column, on_update=on_update)
+            if default is None:
+                return None
+            made[column.key] = default
     names = list(compiled.positiontup or ()) if compiled.positional else list(compiled.binds)
     binds: list[tuple[str, Processor, Any]] = []
     for name in names:
@@ -77,6 +117,8 @@ def _plan(statement: UpdateBase, dialect: Dialect, keys: frozenset[str]) -> _Pla
             return None
         if name in keys:
             fixed = _REQUIRED
+        elif name in made:
+            fixed = made[name]
         elif bind.required:
             return None  # a missing parameter: Connection.execute says so
         else:

@@ -10,6 +10,7 @@ from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 
+from engine.plain_load import RecordQuery
 from orders import money
 from orders.errors import NotAuthorized
 from orders.gateway import gateway_for
@@ -107,24 +108,25 @@ def captured_for(session: Session, invoice: Invoice) -> Decimal:
 
 # A capture needs both, and on a server each query is a round trip: the summary's authorizations, each
 # row carrying what was captured against the invoice so far.
-_AUTHORIZATIONS_AND_CAPTURED = (
-    select(PaymentAuthorization, _CAPTURED_FOR.scalar_subquery())
-    .where(PaymentAuthorization.order_summary_id == bindparam("b_summary"))
-    .order_by(PaymentAuthorization.created_at, PaymentAuthorization.id)
+_AUTHORIZATIONS_AND_CAPTURED = RecordQuery(
+    PaymentAuthorization,
+    PaymentAuthorization.order_summary_id == bindparam("b_summary"),
+    order_by=(PaymentAuthorization.created_at, PaymentAuthorization.id),
+    extra=(_CAPTURED_FOR.scalar_subquery(),),
 )
 
 
 def _authorizations_and_captured(session: Session, invoice: Invoice) -> Decimal:
     """What was captured against ``invoice``; the summary's authorizations are loaded with it."""
     summary = invoice.summary
-    rows = session.execute(
-        _AUTHORIZATIONS_AND_CAPTURED, {"b_summary": summary.id, "b_invoice": invoice.id}
-    ).all()
+    rows = _AUTHORIZATIONS_AND_CAPTURED.with_extra(
+        session, {"b_summary": summary.id, "b_invoice": invoice.id}
+    )
     if "authorizations" not in instance_dict(summary):
         set_committed_value(summary, "authorizations", [auth for auth, _ in rows])
     if not rows:
         return captured_for(session, invoice)
-    return Decimal(rows[0][1])
+    return Decimal(rows[0][1][0])
 
 
 def capture_invoice(session: Session, invoice: Invoice, *, key: str) -> list[Payment]:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import String, bindparam, event, inspect, select
+from sqlalchemy import String, bindparam, event, func, inspect, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from engine.db import Database
@@ -99,3 +99,19 @@ def test_only_plain_one_table_records_qualify() -> None:
     with pytest.raises(TypeError, match="not a plain one-table record"):
         RecordQuery(_TwoKeys)
     assert RecordQuery(OrderSummary).model is OrderSummary
+
+
+def test_extra_columns_come_with_each_record(stocked: Database) -> None:
+    stock_of = (
+        select(func.coalesce(func.sum(InventoryLevel.on_hand), 0))
+        .where(InventoryLevel.location_id == Location.id)
+        .scalar_subquery()
+    )
+    query = RecordQuery(Location, order_by=(Location.priority,), extra=(func.lower(Location.code), stock_of))
+    with stocked.session_factory() as session:
+        found = query.with_extra(session, {})
+    assert [(loc.code, extra) for loc, extra in found] == [
+        ("WH1", ("wh1", 5)),
+        ("WH2", ("wh2", 2)),
+        ("ST1", ("st1", 9)),
+    ]

@@ -3,6 +3,7 @@ by the connection's events as every statement is."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -32,6 +33,16 @@ PROBE = Table(
     Column("status", StrEnumType(OrderStatus)),
     Column("count", Integer),
     Column("note", String(40), default="noted"),
+    Column("touched", Integer, onupdate=lambda: next(_TOUCHES)),
+)
+_TOUCHES = itertools.count(1)
+# An onupdate that reads the statement's other values, which only SQLAlchemy's execution context has.
+CONTEXTUAL = Table(
+    "plain_sql_contextual",
+    _META,
+    Column("id", String(40), primary_key=True),
+    Column("count", Integer),
+    Column("seen", Integer, onupdate=lambda context: context.get_current_parameters()["count"] * 10),
 )
 INSERT = PROBE.insert()
 BUMP = (
@@ -122,13 +133,34 @@ def test_values_written_into_the_statement_go_out_with_it(probe: Database) -> No
     assert tuple(found) == (None, 7)
 
 
-def test_a_python_side_default_goes_through_connection_execute(probe: Database) -> None:
+def test_a_python_side_default_fills_what_the_row_leaves_out(probe: Database) -> None:
     row = _row("a")
     del row["note"]
     with probe.engine.begin() as conn:
         sent = _sent(conn)
         execute_write(conn, INSERT, row)
         assert conn.execute(select(PROBE.c.note)).scalar_one() == "noted"
+        assert sent[0][1] is False
+
+
+def test_an_onupdate_is_made_row_by_row(probe: Database) -> None:
+    bump = PROBE.update().where(PROBE.c.id == bindparam("b_id")).values(count=PROBE.c.count + 1)
+    with probe.engine.begin() as conn:
+        execute_write(conn, INSERT, [_row("a"), _row("b")])
+        sent = _sent(conn)
+        execute_write(conn, bump, [{"b_id": "a"}, {"b_id": "b"}])
+        touched = {row.id: row.touched for row in conn.execute(select(PROBE.c.id, PROBE.c.touched))}
+    assert touched["a"] != touched["b"] and {touched["a"], touched["b"]} <= set(range(1, 1000))
+    assert sent[0][1] is False
+
+
+def test_a_default_that_reads_the_context_goes_through_connection_execute(probe: Database) -> None:
+    recount = CONTEXTUAL.update().where(CONTEXTUAL.c.id == bindparam("b_id")).values(count=bindparam("count"))
+    with probe.engine.begin() as conn:
+        execute_write(conn, CONTEXTUAL.insert(), {"id": "a", "count": 1})
+        sent = _sent(conn)
+        execute_write(conn, recount, {"b_id": "a", "count": 4})
+        assert tuple(conn.execute(select(CONTEXTUAL.c.count, CONTEXTUAL.c.seen)).one()) == (4, 40)
         assert sent[0][1] is True
 
 
