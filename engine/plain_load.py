@@ -9,9 +9,11 @@ makes the records the ORM would have made:
 - what the session holds is flushed first, as an ORM query autoflushes;
 - a record the session already holds is returned as it is (the identity map wins, as with the ORM
   without ``populate_existing``);
-- a new one gets every column value and an identity, and joins the session through ``Session.add`` as
-  a detached record would (``make_transient_to_detached``): persistent, clean, its relationships
-  loading lazily on first use.
+- a new one gets every column value and an identity, and joins the session as a detached record
+  would (``make_transient_to_detached``): persistent, clean, its relationships loading lazily on
+  first use. It joins through the session's own step for that (``Session._update_impl``, not public:
+  SQLAlchemy is pinned below its next minor release, and ``tests/integration/engine/test_plain_load.py``
+  holds the result to what an ORM query gives).
 
 Only plain mapped classes qualify: one table, a single-column primary key, no inheritance, every
 column attribute a column of that table. Anything else raises at import, where the query is built.
@@ -19,12 +21,12 @@ column attribute a column of that table. Anything else raises at import, where t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import Column, ColumnElement, Select, Table, inspect, select
 from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import instance_state
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
 T = TypeVar("T")
 
@@ -40,22 +42,9 @@ class RecordQuery(Generic[T]):
         extra: tuple[ColumnElement[Any], ...] = (),
         for_update: bool = False,
     ) -> None:
-        mapper = cast(Mapper[T], inspect(model))
-        table = mapper.local_table
-        if not isinstance(table, Table) or mapper.inherits is not None or len(mapper.primary_key) != 1:
-            raise TypeError(f"{model.__name__} is not a plain one-table record")
-        keys: list[str] = []
-        columns: list[Column[Any]] = []
-        for prop in mapper.column_attrs:
-            column = prop.columns[0]
-            if len(prop.columns) != 1 or not isinstance(column, Column) or column.table is not table:
-                raise TypeError(f"{model.__name__}.{prop.key} is not a column of {table.name}")
-            keys.append(prop.key)
-            columns.append(column)
         self.model = model
-        self._mapper = mapper
-        self._keys = tuple(keys)
-        self._pk_index = columns.index(cast(Column[Any], mapper.primary_key[0]))
+        self._shape = RecordShape(model)
+        columns = self._shape.columns
         self._width = len(columns)
         statement: Select[Any] = select(*columns, *extra).where(*criteria).order_by(*order_by)
         self.statement = statement.with_for_update() if for_update else statement
@@ -68,18 +57,49 @@ class RecordQuery(Generic[T]):
         if session.autoflush:
             session.flush()  # what an ORM query does first (a no-op when nothing is pending)
         rows = session.connection().execute(self.statement, params).all()
-        identity_map = session.identity_map
-        mapper, keys, pk_index, width = self._mapper, self._keys, self._pk_index, self._width
-        found: list[tuple[T, tuple[Any, ...]]] = []
-        for row in rows:
-            extra = tuple(row[width:])
-            held = identity_map.get(mapper.identity_key_from_primary_key((row[pk_index],)))
-            if held is not None:
-                found.append((held, extra))
+        shape, width = self._shape, self._width
+        return [(shape.record(session, row[:width]), tuple(row[width:])) for row in rows]
+
+
+class RecordShape:
+    """A plain mapped class's columns, in the order a Core query reads them, and how a row of them
+    becomes a record of the session."""
+
+    def __init__(self, model: type[Any], keys: tuple[str, ...] | None = None) -> None:
+        mapper = cast(Mapper[Any], inspect(model))
+        table = mapper.local_table
+        if not isinstance(table, Table) or mapper.inherits is not None or len(mapper.primary_key) != 1:
+            raise TypeError(f"{model.__name__} is not a plain one-table record")
+        found: list[str] = []
+        columns: list[Column[Any]] = []
+        for prop in mapper.column_attrs:
+            column = prop.columns[0]
+            if len(prop.columns) != 1 or not isinstance(column, Column) or column.table is not table:
+                raise TypeError(f"{model.__name__}.{prop.key} is not a column of {table.name}")
+            if keys is not None and prop.key not in keys and column is not mapper.primary_key[0]:
                 continue
-            record = mapper.class_manager.new_instance()
-            instance_state(record).dict.update(zip(keys, row[:width], strict=True))
-            make_transient_to_detached(record)
-            session.add(record)
-            found.append((record, extra))
-        return found
+            found.append(prop.key)
+            columns.append(column)
+        self._mapper = mapper
+        self.keys = tuple(found)
+        self.columns = tuple(columns)
+        self._pk_index = columns.index(cast(Column[Any], mapper.primary_key[0]))
+
+    def record(self, session: Session, values: Sequence[Any], *, refresh: bool = False) -> Any:
+        """The record of this row: the session's own if it holds one (its columns read again with
+        ``refresh``, as ``populate_existing`` would), else a new persistent one. A shape of only some
+        columns (``keys``) leaves the others to load when first used, as ``load_only`` does."""
+        mapper = self._mapper
+        held = session.identity_map.get(mapper.identity_key_from_primary_key((values[self._pk_index],)))
+        if held is not None:
+            if refresh:
+                for key, value in zip(self.keys, values, strict=True):
+                    set_committed_value(held, key, value)
+            return held
+        record = mapper.class_manager.new_instance()
+        instance_state(record).dict.update(zip(self.keys, values, strict=True))
+        make_transient_to_detached(record)
+        # What Session.add does with a detached record, less its cascade along relationships: a record
+        # fresh from its row has none loaded to cascade to (and the walk costs more than the rest).
+        session._update_impl(instance_state(record))
+        return record

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, cast
 from weakref import WeakKeyDictionary
 
@@ -29,31 +30,46 @@ Processor = Callable[[Any], Any] | None
 _REQUIRED = object()
 
 
-@dataclass(frozen=True)
 class _Plain:
     """One statement as its SQL text for one dialect and one set of parameter names."""
 
-    sql: str
-    positional: bool
-    # Per bind, in the order the text takes them: its name, its processor, and the value it has when
-    # the parameters do not give one (``_REQUIRED`` when they must, a :class:`_Default` when a
-    # column's Python-side default makes it, row by row).
-    binds: tuple[tuple[str, Processor, Any], ...]
+    def __init__(self, sql: str, positional: bool, binds: tuple[tuple[str, Processor, Any], ...]) -> None:
+        self.sql = sql
+        self.positional = positional
+        # Per bind, in the order the text takes them: its name, its processor, and the value it has
+        # when the parameters do not give one (``_REQUIRED`` when they must, a :class:`_Default` when
+        # a column's Python-side default makes it, row by row).
+        self.binds = binds
+        self._names = tuple(name for name, _process, _fixed in binds)
+        # The common case, every value from the parameters, in one C-level call (itemgetter), then
+        # the processors only where there are some.
+        self._pick = (
+            itemgetter(*self._names)
+            if binds and all(fixed is _REQUIRED for _name, _process, fixed in binds)
+            else None
+        )
+        self._processed = tuple((index, process) for index, (_n, process, _f) in enumerate(binds) if process)
 
     def one(self, params: Mapping[str, Any]) -> Any:
-        values = []
-        for name, process, fixed in self.binds:
-            if fixed is _REQUIRED:
-                value = params[name]
-            elif type(fixed) is _Default:
-                value = fixed.make()
-            else:
-                value = fixed
-            # Every processor sees None too: a JSON column writes it as JSON null.
-            values.append(process(value) if process is not None else value)
+        values: list[Any]
+        if self._pick is not None:
+            picked = self._pick(params)
+            values = list(picked) if len(self._names) > 1 else [picked]
+        else:
+            values = []
+            for name, _process, fixed in self.binds:
+                if fixed is _REQUIRED:
+                    values.append(params[name])
+                elif type(fixed) is _Default:
+                    values.append(fixed.make())
+                else:
+                    values.append(fixed)
+        # Every processor sees None too: a JSON column writes it as JSON null.
+        for index, process in self._processed:
+            values[index] = process(values[index])
         if self.positional:
             return tuple(values)
-        return {name: value for (name, _process, _fixed), value in zip(self.binds, values, strict=True)}
+        return dict(zip(self._names, values, strict=True))
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ rows written either way read, sort and compare alike. Reading is SQLAlchemy's ow
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.dialects import sqlite
@@ -36,3 +37,20 @@ class SQLiteDateTime(sqlite.DATETIME):
             return default(value)
 
         return process
+
+
+def sqlite_utc_writer(to_utc: Callable[[Any], datetime | None]) -> Callable[[Any], str | None]:
+    """The bind processor of a UTC timestamp type on SQLite, in one step: a UTC datetime straight to
+    its text; anything else through ``to_utc`` (the type's own rule for naive or other-zone values,
+    which may refuse them) first."""
+
+    def process(value: Any) -> str | None:
+        stamp: datetime | None = value
+        if type(value) is not datetime or value.tzinfo is not UTC:
+            stamp = to_utc(value)
+            if stamp is None:
+                return None
+        assert stamp is not None
+        return stamp.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+    return process

@@ -15,7 +15,7 @@ from sqlalchemy import BigInteger, CheckConstraint, DateTime, Numeric, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from engine.sqlite_time import SQLiteDateTime
+from engine.sqlite_time import SQLiteDateTime, sqlite_utc_writer
 from orders.errors import MoneyError
 
 # Four decimal places hold every ISO 4217 minor unit plus room for unit prices finer than a cent.
@@ -100,6 +100,12 @@ class UTCDateTime(TypeDecorator[datetime]):
             value = value.astimezone(UTC)
         # SQLite would drop the offset anyway; storing naive UTC keeps its text sortable.
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+        # One step instead of this type's and its DATETIME's, the same text (engine.sqlite_time).
+        return sqlite_utc_writer(lambda value: self.process_bind_param(value, dialect))
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:

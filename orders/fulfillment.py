@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select, update
-from sqlalchemy.orm import Session, joinedload
-from sqlalchemy.orm.attributes import instance_dict
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 
-from engine.plain_load import RecordQuery
+from engine.plain_load import RecordQuery, RecordShape
 from engine.plain_sql import execute_write
 from orders import billing, loading, reference
 from orders.errors import Conflict, NotFound, QuantityError
@@ -292,30 +292,50 @@ def _claim_reservations(
         )
 
 
+# The fulfillment order, locked, read fresh with what shipping it and its event need: its summary,
+# location and delivery method, and of the original order only the payment method (which the capture
+# after a shipment needs). One Core join, not five queries, and none of the ORM's per-query cost.
+_FO_SHAPE = RecordShape(FulfillmentOrder)
+_SUMMARY_SHAPE = RecordShape(OrderSummary)
+_ORDER_SHAPE = RecordShape(Order, keys=("payment_gateway", "payment_token"))
+_LOCATION_SHAPE = RecordShape(Location)
+_METHOD_SHAPE = RecordShape(DeliveryMethod)
+_FO_PARTS = (_FO_SHAPE, _SUMMARY_SHAPE, _ORDER_SHAPE, _LOCATION_SHAPE, _METHOD_SHAPE)
+_FO_TABLE = cast(Table, FulfillmentOrder.__table__)
 _LOAD_FO = (
-    select(FulfillmentOrder)
-    .where(FulfillmentOrder.id == bindparam("b_fo"))
-    .options(
-        # Of the original order only the payment method, which the capture after a shipment needs.
-        joinedload(FulfillmentOrder.summary, innerjoin=True)
-        .joinedload(OrderSummary.order, innerjoin=True)
-        .load_only(Order.payment_gateway, Order.payment_token),
-        joinedload(FulfillmentOrder.location, innerjoin=True),
-        joinedload(FulfillmentOrder.delivery_method, innerjoin=True),
+    select(*(column for shape in _FO_PARTS for column in shape.columns))
+    .select_from(
+        _FO_TABLE.join(cast(Table, OrderSummary.__table__))
+        .join(cast(Table, Order.__table__))
+        .join(cast(Table, Location.__table__), Location.id == FulfillmentOrder.location_id)
+        .join(cast(Table, DeliveryMethod.__table__), DeliveryMethod.id == FulfillmentOrder.delivery_method_id)
     )
-    .with_for_update(of=FulfillmentOrder)
-    .execution_options(populate_existing=True)
+    .where(FulfillmentOrder.id == bindparam("b_fo"))
+    .with_for_update(of=_FO_TABLE)
 )
 
 
 def _load_fo(session: Session, fo_id: str) -> FulfillmentOrder:
-    """The fulfillment order, locked, read fresh with what shipping it and its event need: its summary,
-    location and delivery method, the order's payment method (one query, not five; collections load
-    faster apart)."""
-    fo = session.scalars(_LOAD_FO, {"b_fo": fo_id}).one_or_none()
-    if fo is None:
+    """The fulfillment order with its summary, location, delivery method and order's payment method
+    (see ``_LOAD_FO``), each the session's own record if it holds one, read again as
+    ``populate_existing`` would."""
+    if session.autoflush:
+        session.flush()  # as an ORM query would, before it reads
+    row = session.connection().execute(_LOAD_FO, {"b_fo": fo_id}).one_or_none()
+    if row is None:
         raise NotFound(f"no fulfillment order {fo_id}")
-    return fo
+    records = []
+    at = 0
+    for shape in _FO_PARTS:
+        width = len(shape.columns)
+        records.append(shape.record(session, row[at : at + width], refresh=True))
+        at += width
+    fo, summary, order, location, method = records
+    set_committed_value(fo, "summary", summary)
+    set_committed_value(summary, "order", order)
+    set_committed_value(fo, "location", location)
+    set_committed_value(fo, "delivery_method", method)
+    return cast(FulfillmentOrder, fo)
 
 
 def _reservations(session: Session, fo: FulfillmentOrder) -> list[Reservation]:

@@ -9,7 +9,7 @@ from sqlalchemy import JSON, DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from engine.sqlite_time import SQLiteDateTime
+from engine.sqlite_time import SQLiteDateTime, sqlite_utc_writer
 
 
 def utcnow() -> datetime:
@@ -33,6 +33,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value if value.tzinfo is UTC else value.astimezone(UTC)
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+        # One step instead of this type's and its DATETIME's, the same text (engine.sqlite_time).
+        return sqlite_utc_writer(lambda value: self.process_bind_param(value, dialect))
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
