@@ -40,14 +40,12 @@ class RecordQuery(Generic[T]):
         *criteria: ColumnElement[bool],
         order_by: tuple[Any, ...] = (),
         extra: tuple[ColumnElement[Any], ...] = (),
-        for_update: bool = False,
     ) -> None:
         self.model = model
         self._shape = RecordShape(model)
         columns = self._shape.columns
         self._width = len(columns)
-        statement: Select[Any] = select(*columns, *extra).where(*criteria).order_by(*order_by)
-        self.statement = statement.with_for_update() if for_update else statement
+        self.statement: Select[Any] = select(*columns, *extra).where(*criteria).order_by(*order_by)
 
     def all(self, session: Session, params: Mapping[str, Any]) -> list[T]:
         return [record for record, _extra in self.with_extra(session, params)]

@@ -96,6 +96,7 @@ def _default_of(column: Any, *, on_update: bool) -> _Default | None:
     return None  # a SQL expression or a sequence: Connection.execute knows how
 
 
+_MAX_PLANS = 4096
 # Per dialect (an engine's own: its version and settings shape the text), then by the statement object
 # itself (the statements sent here are built once and kept) and the parameter names.
 _plans: WeakKeyDictionary[Dialect, dict[tuple[UpdateBase, tuple[str, ...]], _Plain | None]] = (
@@ -141,6 +142,8 @@ def _plan(statement: UpdateBase, dialect: Dialect, keys: frozenset[str]) -> _Pla
             fixed = bind.value  # a value written into the statement, such as SET claimed_by = NULL
         processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
         binds.append((name, processor, fixed))
+    if not made.keys() <= set(names):
+        return None  # a default whose bind goes by another name: not ours to place
     return _Plain(compiled.string, bool(compiled.positional), tuple(binds))
 
 
@@ -166,6 +169,8 @@ def execute_write(
     try:
         plain = plans[key]
     except KeyError:
+        if len(plans) >= _MAX_PLANS:
+            plans.clear()  # statements built afresh on every call would otherwise pile up here
         plain = plans[key] = _plan(statement, dialect, frozenset(keys))
     if plain is None or (len(rows) > 1 and any(row.keys() != first.keys() for row in rows)):
         return conn.execute(statement, params)

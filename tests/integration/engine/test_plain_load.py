@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import String, bindparam, event, func, inspect, select
+from sqlalchemy import String, bindparam, event, func, inspect, select, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from engine.db import Database
-from engine.plain_load import RecordQuery
+from engine.plain_load import RecordQuery, RecordShape
 from orders import setup
 from orders.models import InventoryLevel, Location, OrderSummary
 
@@ -115,3 +115,25 @@ def test_extra_columns_come_with_each_record(stocked: Database) -> None:
         ("WH2", ("wh2", 2)),
         ("ST1", ("st1", 9)),
     ]
+
+
+def test_a_shape_of_some_columns_leaves_the_rest_to_load_when_used(stocked: Database) -> None:
+    shape = RecordShape(Location, keys=("code",))
+    with stocked.session_factory() as session:
+        row = session.execute(select(*shape.columns).where(Location.code == "WH2")).one()
+        location = shape.record(session, row)
+        assert "priority" not in inspect(location).dict
+        assert location.priority == 2  # read when first used, as load_only leaves it
+        assert not session.dirty
+
+
+def test_refresh_reads_a_held_record_again_as_populate_existing_would(stocked: Database) -> None:
+    shape = RecordShape(Location)
+    with stocked.session_factory() as session:
+        held = session.scalars(select(Location).where(Location.code == "WH1")).one()
+        with stocked.engine.begin() as other:
+            other.execute(update(Location).where(Location.code == "WH1").values(name="renamed elsewhere"))
+        row = session.execute(select(*shape.columns).where(Location.code == "WH1")).one()
+        assert shape.record(session, row) is held and held.name == "WH1"  # kept as held
+        assert shape.record(session, row, refresh=True) is held
+        assert held.name == "renamed elsewhere" and not session.dirty
