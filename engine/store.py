@@ -28,11 +28,11 @@ from sqlalchemy.orm.util import identity_key
 
 from engine import codec
 from engine.db import new_id
+from engine.db.plain_sql import execute_write
 from engine.models import FlowRun, FlowStep, OutboxEvent, RunWait
 from engine.models._types import utcnow
 from engine.models.run import RUNNING
 from engine.models.wait import READY
-from engine.plain_sql import execute_write
 from engine.state import RunState, StepRecord
 from engine.transactions import UNWRITTEN_KEY
 

@@ -12,8 +12,8 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.db import new_id
+from engine.db.plain_sql import execute_write
 from engine.models._types import utcnow
-from engine.plain_sql import execute_write
 from engine.store import RUNS, WAITS, RunRow, WaitRow, bound, conn_of, describe, unwritten
 
 _INSERT_WAIT = WAITS.insert()

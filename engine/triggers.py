@@ -34,11 +34,11 @@ from dsl.diagnostics import ExpressionError
 from dsl.flowgraph import WaitEventNode
 from engine import codec, store
 from engine.db import new_id
+from engine.db.plain_sql import execute_write
 from engine.inputs import validate_inputs
 from engine.models import FlowDefinition, FlowVersion
 from engine.models.flow import ACTIVE
 from engine.models.wait import EVENT
-from engine.plain_sql import execute_write
 from engine.records import graph_for
 from engine.runtime import Runtime, default_runtime
 from engine.scope import Scope

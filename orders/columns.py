@@ -15,7 +15,7 @@ from sqlalchemy import BigInteger, CheckConstraint, DateTime, Numeric, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from engine.sqlite_time import SQLiteDateTime, sqlite_utc_writer
+from engine.db.sqlite_time import WritesSQLiteText
 from orders.errors import MoneyError
 
 # Four decimal places hold every ISO 4217 minor unit plus room for unit prices finer than a cent.
@@ -80,16 +80,11 @@ class Money(TypeDecorator[Decimal]):
         return Decimal
 
 
-class UTCDateTime(TypeDecorator[datetime]):
+class UTCDateTime(WritesSQLiteText, TypeDecorator[datetime]):
     """A timezone-aware UTC timestamp on both databases; naive datetimes are refused, not guessed."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
-
-    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        if dialect.name == "sqlite":
-            return SQLiteDateTime()
-        return dialect.type_descriptor(DateTime(timezone=True))
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
@@ -100,12 +95,6 @@ class UTCDateTime(TypeDecorator[datetime]):
             value = value.astimezone(UTC)
         # SQLite would drop the offset anyway; storing naive UTC keeps its text sortable.
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def bind_processor(self, dialect: Dialect) -> Any:
-        if dialect.name != "sqlite":
-            return super().bind_processor(dialect)
-        # One step instead of this type's and its DATETIME's, the same text (engine.sqlite_time).
-        return sqlite_utc_writer(lambda value: self.process_bind_param(value, dialect))
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:

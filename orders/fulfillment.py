@@ -10,8 +10,8 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 
-from engine.plain_load import RecordQuery, RecordShape
-from engine.plain_sql import execute_write
+from engine.db.plain_load import RecordQuery, RecordShape, read_rows
+from engine.db.plain_sql import execute_write
 from orders import billing, loading, reference
 from orders.errors import Conflict, NotFound, QuantityError
 from orders.events import FULFILLMENT_ORDER_SHIPPED, DomainEvent
@@ -319,11 +319,10 @@ def _load_fo(session: Session, fo_id: str) -> FulfillmentOrder:
     """The fulfillment order with its summary, location, delivery method and order's payment method
     (see ``_LOAD_FO``), each the session's own record if it holds one, read again as
     ``populate_existing`` would."""
-    if session.autoflush:
-        session.flush()  # as an ORM query would, before it reads
-    row = session.connection().execute(_LOAD_FO, {"b_fo": fo_id}).one_or_none()
-    if row is None:
+    rows = read_rows(session, _LOAD_FO, {"b_fo": fo_id})
+    if not rows:
         raise NotFound(f"no fulfillment order {fo_id}")
+    row = rows[0]
     records = []
     at = 0
     for shape in _FO_PARTS:

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from engine.plain_load import RecordQuery
+from engine.db.plain_load import RecordQuery
 from orders import money, reference
 from orders.columns import check_storable
 from orders.currencies import CURRENCY_EXPONENTS

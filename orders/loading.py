@@ -3,7 +3,7 @@ same rows.
 
 The lazy loader builds and caches its statement on every load, and any ORM query builds its row
 processors on every execution; a shipment reads the same two collections for every order, so it
-names its queries itself and runs them as Core queries (``engine.plain_load``).
+names its queries itself and runs them as Core queries (``engine.db.plain_load``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from sqlalchemy import bindparam
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 
-from engine.plain_load import RecordQuery
+from engine.db.plain_load import RecordQuery
 from orders.models import (
     FulfillmentOrder,
     FulfillmentOrderLine,

@@ -10,7 +10,7 @@ from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 
-from engine.plain_load import RecordQuery
+from engine.db.plain_load import RecordQuery
 from orders import money
 from orders.errors import NotAuthorized
 from orders.gateway import gateway_for

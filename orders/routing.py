@@ -19,8 +19,8 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from engine.plain_load import RecordQuery
-from engine.plain_sql import execute_write
+from engine.db.plain_load import RecordQuery
+from engine.db.plain_sql import execute_write
 from orders import reference
 from orders.errors import QuantityError
 from orders.models import (

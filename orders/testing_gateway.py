@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from engine.db import holds_writes, make_engine, new_id
-from engine.plain_sql import execute_write
+from engine.db.plain_sql import execute_write
 from orders.columns import utcnow
 from orders.gateway import GatewayDeclined, GatewayResult, GatewayTimeout
 from orders.models import GatewayCall

@@ -32,7 +32,7 @@ from sqlalchemy.orm.state import InstanceState
 from sqlalchemy.sql.dml import Insert, Update
 
 from engine.db import Base
-from engine.plain_sql import execute_write
+from engine.db.plain_sql import execute_write, python_default
 
 
 @dataclass(frozen=True)
@@ -65,18 +65,6 @@ _plans: dict[Mapper[Any], _TablePlan | None] = {}
 _updates: dict[tuple[Table, frozenset[str], bool], Update] = {}
 
 
-def _default_value(default: Any) -> Callable[[], Any] | None:
-    if default is None:
-        return None
-    if default.is_scalar:
-        value = default.arg
-        return lambda: value
-    if default.is_callable:
-        fn = default.arg
-        return lambda: fn(None)
-    return None  # a SQL expression or sequence: not ours to write
-
-
 def _plan_for(mapper: Mapper[Any]) -> _TablePlan | None:
     if mapper in _plans:
         return _plans[mapper]
@@ -101,12 +89,12 @@ def _make_plan(mapper: Mapper[Any]) -> _TablePlan | None:
             return None
         columns.append((prop.key, column.key))
         if column.default is not None:
-            value = _default_value(column.default)
+            value = python_default(column.default)
             if value is None:
                 return None
             defaults.append((prop.key, value))
         if column.onupdate is not None:
-            value = _default_value(column.onupdate)
+            value = python_default(column.onupdate)
             if value is None:
                 return None
             onupdate.append((prop.key, column.key, value))

@@ -6,26 +6,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime
-from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeDecorator, TypeEngine
+from sqlalchemy.types import TypeDecorator
 
-from engine.sqlite_time import SQLiteDateTime, sqlite_utc_writer
+from engine.db.sqlite_time import WritesSQLiteText
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class UTCDateTime(TypeDecorator[datetime]):
+class UTCDateTime(WritesSQLiteText, TypeDecorator[datetime]):
     """Timestamps stored in UTC and always read back timezone-aware (SQLite forgets the zone)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
-
-    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        if dialect.name == "sqlite":
-            return SQLiteDateTime()
-        return dialect.type_descriptor(DateTime(timezone=True))
 
     def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
@@ -33,12 +27,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value if value.tzinfo is UTC else value.astimezone(UTC)
-
-    def bind_processor(self, dialect: Dialect) -> Any:
-        if dialect.name != "sqlite":
-            return super().bind_processor(dialect)
-        # One step instead of this type's and its DATETIME's, the same text (engine.sqlite_time).
-        return sqlite_utc_writer(lambda value: self.process_bind_param(value, dialect))
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:

@@ -1,4 +1,4 @@
-"""engine.plain_load: a Core query makes the records an ORM query would, and keeps the session's own."""
+"""engine.db.plain_load: a Core query makes the records an ORM query would, and keeps the session's own."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import String, bindparam, event, func, inspect, select, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from engine.db import Database
-from engine.plain_load import RecordQuery, RecordShape
+from engine.db.plain_load import RecordQuery, RecordShape
 from orders import setup
 from orders.models import InventoryLevel, Location, OrderSummary
 

@@ -1,4 +1,4 @@
-"""engine.plain_sql: writes sent as compiled text leave the rows Connection.execute leaves, and are seen
+"""engine.db.plain_sql: writes sent as compiled text leave the rows Connection.execute leaves, and are seen
 by the connection's events as every statement is."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from engine.db import Database
+from engine.db.plain_sql import execute_write
 from engine.models._types import JSONType
-from engine.plain_sql import execute_write
 from engine.transactions import wrote
 from orders.columns import Money, StrEnumType, UTCDateTime
 from orders.errors import MoneyError

@@ -79,21 +79,22 @@ class _Default:
     make: Callable[[], Any]
 
 
-def _default_of(column: Any, *, on_update: bool) -> _Default | None:
-    default = column.onupdate if on_update else column.default
+def python_default(default: Any) -> Callable[[], Any] | None:
+    """What a column's ``default`` or ``onupdate`` gives a row that leaves the column out, as a call
+    of no argument; None when it is not ours to compute: a SQL expression, a sequence, or a callable
+    that takes SQLAlchemy's execution context (and may read the row's other values from it)."""
     if default is None:
         return None
     if default.is_scalar:
         value = default.arg
-        return _Default(lambda: value)
+        return lambda: value
     if default.is_callable:
-        # SQLAlchemy wraps a callable that takes no argument to take the execution context; one that
-        # takes the context itself (and may read the row's other values) is left to it.
+        # SQLAlchemy wraps a callable of no argument to take the context; it keeps the one it was given.
         given = getattr(default, "_fn", None)
         if given is None or given is default.arg:
             return None
-        return _Default(given)
-    return None  # a SQL expression or a sequence: Connection.execute knows how
+        return cast(Callable[[], Any], given)
+    return None
 
 
 _MAX_PLANS = 4096
@@ -122,10 +123,10 @@ def _plan(statement: UpdateBase, dialect: Dialect, keys: frozenset[str]) -> _Pla
     made: dict[str, _Default] = {}
     for columns, on_update in ((compiled.insert_prefetch, False), (compiled.update_prefetch, True)):
         for column in columns:
-            default = _default_of(column, on_update=on_update)
-            if default is None:
+            make = python_default(column.onupdate if on_update else column.default)
+            if make is None:
                 return None
-            made[column.key] = default
+            made[column.key] = _Default(make)
     names = list(compiled.positiontup or ()) if compiled.positional else list(compiled.binds)
     binds: list[tuple[str, Processor, Any]] = []
     for name in names:
@@ -158,7 +159,7 @@ def execute_write(
     single = type(params) is dict or (type(params) is not list and isinstance(params, Mapping))
     rows = cast(list[Mapping[str, Any]], [params] if single else params)
     if not rows:
-        return conn.execute(statement, [])
+        return conn.execute(statement, params)
     first = rows[0]
     keys = tuple(first)
     dialect = conn.dialect

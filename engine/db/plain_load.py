@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import Column, ColumnElement, Select, Table, inspect, select
+from sqlalchemy import Column, ColumnElement, Row, Select, Table, inspect, select
 from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
@@ -52,11 +52,17 @@ class RecordQuery(Generic[T]):
 
     def with_extra(self, session: Session, params: Mapping[str, Any]) -> list[tuple[T, tuple[Any, ...]]]:
         """Each record with the values of the query's ``extra`` columns in its row."""
-        if session.autoflush:
-            session.flush()  # what an ORM query does first (a no-op when nothing is pending)
-        rows = session.connection().execute(self.statement, params).all()
+        rows = read_rows(session, self.statement, params)
         shape, width = self._shape, self._width
         return [(shape.record(session, row[:width]), tuple(row[width:])) for row in rows]
+
+
+def read_rows(session: Session, statement: Select[Any], params: Mapping[str, Any]) -> Sequence[Row[Any]]:
+    """The rows of a Core query on the session's connection, the session flushed first, as an ORM
+    query autoflushes (a no-op when nothing is pending)."""
+    if session.autoflush:
+        session.flush()
+    return session.connection().execute(statement, params).all()
 
 
 class RecordShape:
