@@ -123,5 +123,27 @@ def bench(
     print_report(run_bench(url, orders, Console(stderr=True)), url, console)
 
 
+@app.command()
+def plugins() -> None:
+    """Lists the installed plugins (flow actions and payment gateways); exits 1 if any failed to load."""
+    from api.bootstrap import build_runtime
+    from api.installed import plugin_statuses
+
+    statuses = plugin_statuses(build_runtime().registry)
+    if not statuses:
+        typer.echo("no plugins installed")
+    for status in statuses:
+        origin = f" ({status.distribution} {status.version})" if status.distribution else ""
+        if status.loaded:
+            typer.echo(f"loaded  {status.group}  {status.entry_point}{origin}")
+            for kind, names in (("action", status.actions), ("event", status.events)):
+                for name in names:
+                    typer.echo(f"          {kind} {name}")
+        else:
+            typer.echo(f"FAILED  {status.group}  {status.entry_point}: {status.error}")
+    if any(not status.loaded for status in statuses):
+        raise typer.Exit(1)
+
+
 def main() -> None:
     app()

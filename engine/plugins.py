@@ -2,7 +2,9 @@
 
 A distribution declares ``[project.entry-points."ordo.actions"] acme = "acme_ordo:register"``. The entry
 point's name is the namespace: ``register`` receives a :class:`PluginRegistrar` and every action it
-registers is named ``acme.<name>``.
+registers is named ``acme.<name>``. A plugin loads whole or not at all: when its ``register`` raises
+half-way, the actions and events it registered before are taken out again, so no flow can come to
+depend on half a plugin.
 """
 
 from __future__ import annotations
@@ -12,17 +14,23 @@ from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from engine.registry import ActionRegistry, PluginLoadError
+    from engine.registry import ActionRegistry, LoadedPlugin, PluginLoadError
 
 log = logging.getLogger(__name__)
 
 
-def load_entry_points(registry: ActionRegistry, group: str) -> list[PluginLoadError]:
-    from engine.registry import PluginLoadError, PluginRegistrar
+def load_entry_points(
+    registry: ActionRegistry, group: str
+) -> tuple[list[LoadedPlugin], list[PluginLoadError]]:
+    """Each entry point of ``group`` registered into ``registry``: those that loaded, and those that
+    failed with why."""
+    from engine.registry import LoadedPlugin, PluginLoadError, PluginRegistrar, entry_point_origin
 
+    loaded: list[LoadedPlugin] = []
     errors: list[PluginLoadError] = []
     for entry_point in entry_points(group=group):
         label = f"{entry_point.name} = {entry_point.value}"
+        actions_before, events_before = set(registry.actions), set(registry.events)
         try:
             if not entry_point.name.isidentifier():
                 raise ValueError(f"namespace {entry_point.name!r} is not an identifier")
@@ -31,6 +39,22 @@ def load_entry_points(registry: ActionRegistry, group: str) -> list[PluginLoadEr
                 raise TypeError("the entry point must name a callable register(registrar)")
             register(PluginRegistrar(registry, entry_point.name))
         except Exception as exc:  # a broken plugin must never stop the engine from starting
+            for name in set(registry.actions) - actions_before:
+                del registry.actions[name]
+            for name in set(registry.events) - events_before:
+                del registry.events[name]
             log.warning("plugin %s failed to load: %s", label, exc)
             errors.append(PluginLoadError(label, f"{type(exc).__name__}: {exc}"))
-    return errors
+            continue
+        distribution, version = entry_point_origin(entry_point)
+        loaded.append(
+            LoadedPlugin(
+                namespace=entry_point.name,
+                entry_point=label,
+                distribution=distribution,
+                version=version,
+                actions=tuple(sorted(set(registry.actions) - actions_before)),
+                events=tuple(sorted(set(registry.events) - events_before)),
+            )
+        )
+    return loaded, errors

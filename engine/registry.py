@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib.metadata import EntryPoint
 from typing import Any, TypeVar, get_type_hints
 
 from pydantic import BaseModel
@@ -180,6 +181,29 @@ class PluginLoadError:
     message: str
 
 
+@dataclass(frozen=True)
+class LoadedPlugin:
+    """An entry point that loaded: its namespace, where it came from, and what it registered."""
+
+    namespace: str
+    entry_point: str
+    distribution: str | None
+    version: str | None
+    actions: tuple[str, ...]
+    events: tuple[str, ...]
+
+
+def entry_point_origin(entry_point: EntryPoint) -> tuple[str | None, str | None]:
+    """The distribution that declared ``entry_point`` and its version, when its metadata says."""
+    dist = getattr(entry_point, "dist", None)
+    if dist is None:
+        return None, None
+    try:
+        return dist.metadata["Name"], dist.version
+    except Exception:  # metadata a plugin's packaging left broken is no reason to refuse the plugin
+        return None, None
+
+
 class ActionRegistry:
     def __init__(self) -> None:
         self.actions: dict[str, ActionDef] = {}
@@ -190,6 +214,7 @@ class ActionRegistry:
         self.service_guards: dict[str, ServiceGuard] = {}
         self.service_bounds: dict[str, ServiceBounds] = {}
         self.plugin_errors: list[PluginLoadError] = []
+        self.plugins: list[LoadedPlugin] = []
         self._plugins_loaded = False
         self._lock = threading.Lock()
 
@@ -305,7 +330,9 @@ class ActionRegistry:
             if self._plugins_loaded:
                 return self.plugin_errors
             self._plugins_loaded = True
-        self.plugin_errors.extend(load_entry_points(self, group))
+        loaded, errors = load_entry_points(self, group)
+        self.plugins.extend(loaded)
+        self.plugin_errors.extend(errors)
         return self.plugin_errors
 
 

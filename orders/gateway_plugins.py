@@ -15,6 +15,7 @@ import threading
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 
+from engine.registry import entry_point_origin
 from orders.gateway import gateway_names, register_gateway
 
 log = logging.getLogger(__name__)
@@ -31,19 +32,40 @@ class GatewayLoadError:
     error: str
 
 
+@dataclass(frozen=True)
+class LoadedGateway:
+    name: str
+    entry_point: str
+    distribution: str | None
+    version: str | None
+
+
+@dataclass(frozen=True)
+class GatewayPlugins:
+    loaded: tuple[LoadedGateway, ...]
+    errors: tuple[GatewayLoadError, ...]
+
+
 _lock = threading.Lock()
-_loaded: dict[str, list[GatewayLoadError]] = {}
+_loaded: dict[str, GatewayPlugins] = {}
 
 
 def load_gateway_plugins(group: str = GROUP) -> list[GatewayLoadError]:
     """Register every gateway of ``group``'s entry points, once per process; what failed, and why."""
+    return list(gateway_plugins(group).errors)
+
+
+def gateway_plugins(group: str = GROUP) -> GatewayPlugins:
+    """The gateways of ``group``'s entry points that loaded and those that failed (loading them, once
+    per process, if that has not happened yet)."""
     with _lock:
         if group not in _loaded:
             _loaded[group] = _load(group)
-        return list(_loaded[group])
+        return _loaded[group]
 
 
-def _load(group: str) -> list[GatewayLoadError]:
+def _load(group: str) -> GatewayPlugins:
+    loaded: list[LoadedGateway] = []
     errors: list[GatewayLoadError] = []
     for entry_point in entry_points(group=group):
         label = f"{entry_point.name} = {entry_point.value}"
@@ -61,4 +83,7 @@ def _load(group: str) -> list[GatewayLoadError]:
         except Exception as exc:  # one broken processor must not stop Ordo (or the others) from starting
             log.warning("payment gateway plugin %s failed to load: %s", label, exc)
             errors.append(GatewayLoadError(label, f"{type(exc).__name__}: {exc}"))
-    return errors
+            continue
+        distribution, version = entry_point_origin(entry_point)
+        loaded.append(LoadedGateway(name, label, distribution, version))
+    return GatewayPlugins(tuple(loaded), tuple(errors))

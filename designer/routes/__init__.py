@@ -17,12 +17,14 @@ from designer.routes import (
     runs,
     session,
     simulate,
+    steps,
     versions,
 )
 
 ROUTERS: tuple[APIRouter, ...] = (
     session.router,
     flows.router,
+    steps.router,
     editor.router,
     inspect.router,
     versions.router,

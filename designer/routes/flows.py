@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from api.deps import SessionDep
+from api.installed import plugin_statuses
 from designer.auth import AdminDep, ReaderDep
 from designer.render import is_htmx, render
 from designer.views import flow_rows, get_flow, order_numbers, recent_runs
@@ -24,9 +26,15 @@ def go(request: Request, url: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
+def _flows_context(request: Request, session: Session, clone_error: dict[str, str] | None) -> dict[str, Any]:
+    registry = request.app.state.runtime.registry
+    failures = sum(1 for plugin in plugin_statuses(registry) if not plugin.loaded)
+    return {"rows": flow_rows(session), "clone_error": clone_error, "plugin_failures": failures}
+
+
 @router.get("/flows")
 def flows_list(request: Request, session: SessionDep, viewer: ReaderDep) -> Response:
-    return render(request, "flows.html", {"rows": flow_rows(session), "clone_error": None})
+    return render(request, "flows.html", _flows_context(request, session, None))
 
 
 @router.post("/flows/{flow_id}/clone")
@@ -43,7 +51,7 @@ def clone(
     except flow_service.FlowError as exc:
         session.rollback()
         error = {"flow": flow_id, "message": f"Could not clone {flow_id}: {exc}."}
-        return render(request, "flows.html", {"rows": flow_rows(session), "clone_error": error}, status=409)
+        return render(request, "flows.html", _flows_context(request, session, error), status=409)
     session.commit()
     return go(request, f"/ui/flows/{flow.id}/versions/1/edit")
 

@@ -113,3 +113,36 @@ def test_plugins_must_be_namespaced() -> None:
     registry.register("acme.fraud_score", act, plugin=True)
     with pytest.raises(ValueError, match="already registered"):
         registry.register("acme.fraud_score", act, plugin=True)
+
+
+def _register_half(registrar: PluginRegistrar) -> None:
+    """Registers an action and an event, then fails: as a plugin whose second import is broken."""
+    registrar.register("first", _first)
+    registrar.register_event("half.happened", {"x"})
+    raise RuntimeError("the second action's module is missing")
+
+
+def _first(ctx: ActionContext, inputs: Score) -> Scored:
+    return Scored(score=Decimal(1))
+
+
+def test_a_plugin_that_fails_half_way_leaves_nothing_registered_and_a_good_one_is_recorded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    points = [FakeEntryPoint("acme", _register), FakeEntryPoint("half", _register_half)]
+    monkeypatch.setattr(
+        engine.plugins, "entry_points", lambda group: points if group == "ordo.actions" else []
+    )
+    registry = ActionRegistry()
+    errors = registry.load_plugins()
+    assert [e.entry_point for e in errors] == ["half = fake:half"]
+    assert "second action's module is missing" in errors[0].message
+    assert "half.first" not in registry.actions
+    assert "half.happened" not in registry.events
+    [loaded] = registry.plugins
+    assert (loaded.namespace, loaded.entry_point, loaded.actions) == (
+        "acme",
+        "acme = fake:acme",
+        ("acme.fraud_score",),
+    )
+    assert loaded.distribution is None  # a fake entry point has no distribution behind it
