@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from api.problems import install_problem_handlers
 from api.request_guard import DEFAULT_MAX_BODY_BYTES, RequestGuard
-from api.routes import flows, fulfillment, installed, orders, returns, setup, summaries, work
+from api.routes import flows, fulfillment, installed, orders, returns, setup, summaries, webhooks, work
 from engine.db import Database
 from engine.runtime import Runtime
 from engine.worker import BackgroundWorker
@@ -51,7 +51,7 @@ def create_app(
     app.state.runtime = runtime
     install_problem_handlers(app)
     app.add_middleware(RequestGuard, max_bytes=max_body_bytes)
-    for module in (setup, orders, summaries, fulfillment, returns, work, flows, installed):
+    for module in (setup, orders, summaries, fulfillment, returns, work, flows, installed, webhooks):
         app.include_router(module.router)
     from designer import mount as mount_ui  # the browser UI: /ui pages and /static files
 

@@ -1,4 +1,5 @@
-"""Workers: claim due work (timers, retries, woken waits, started runs) and drive it.
+"""Workers: claim due work (timers, retries, woken waits, started runs) and drive it; beside that, in
+a thread of its own, publish the outbox to webhook endpoints (``engine.webhooks``).
 
 On PostgreSQL many workers share the table: ``FOR UPDATE SKIP LOCKED`` hands each row to one worker,
 and the claim (``claimed_by``/``claimed_until``) keeps it theirs after the short claiming transaction.
@@ -14,6 +15,7 @@ import threading
 import time
 from datetime import timedelta
 
+import httpx
 from sqlalchemy import or_, select, update
 
 from engine import codec
@@ -22,6 +24,7 @@ from engine.db import Database
 from engine.driver import drive
 from engine.models import RunWait
 from engine.runtime import Runtime, default_runtime
+from engine.webhooks import http_sender, run_outbound
 
 log = logging.getLogger(__name__)
 
@@ -105,17 +108,62 @@ def work_forever(
     stop: threading.Event | None = None,
     limit: int = 50,
 ) -> None:
-    """The loop of ``ordo worker``: drive due work, sleep a little when there is none."""
+    """The loop of ``ordo worker``: drive due work, sleep a little when there is none; the outbound
+    thread (webhooks) runs beside it until ``stop`` is set."""
     stop = stop or threading.Event()
     worker_id = worker_id or worker_name()
-    while not stop.is_set():
-        try:
-            claimed = run_due_work(database, worker_id=worker_id, limit=limit, runtime=runtime)
-        except Exception:
-            log.exception("worker %s: claiming due work failed", worker_id)
-            claimed = 0
-        if claimed == 0:
-            stop.wait(idle_s)
+    outbound = threading.Thread(
+        target=outbound_forever,
+        kwargs={
+            "database": database,
+            "runtime": runtime,
+            "worker_id": worker_id,
+            "idle_s": idle_s,
+            "stop": stop,
+        },
+        name="ordo-outbound",
+        daemon=True,
+    )
+    outbound.start()
+    try:
+        while not stop.is_set():
+            try:
+                claimed = run_due_work(database, worker_id=worker_id, limit=limit, runtime=runtime)
+            except Exception:
+                log.exception("worker %s: claiming due work failed", worker_id)
+                claimed = 0
+            if claimed == 0:
+                stop.wait(idle_s)
+    finally:
+        stop.set()
+        outbound.join(OUTBOUND_JOIN_S)
+
+
+# A delivery in flight when the worker stops may take this long to give up (the request's timeout).
+OUTBOUND_JOIN_S = 15.0
+
+
+def outbound_forever(
+    database: Database,
+    *,
+    runtime: Runtime | None = None,
+    worker_id: str,
+    idle_s: float = 0.5,
+    stop: threading.Event,
+) -> None:
+    """Fan the outbox out to webhook endpoints and deliver, until ``stop``: apart from the runs' loop,
+    so an endpoint that is slow or down never holds up a flow."""
+    clock = (runtime or default_runtime()).clock
+    with httpx.Client(follow_redirects=False) as client:
+        send = http_sender(client)
+        while not stop.is_set():
+            try:
+                busy = run_outbound(database, clock, worker_id, send=send)
+            except Exception:
+                log.exception("worker %s: webhook delivery failed", worker_id)
+                busy = 0
+            if busy == 0:
+                stop.wait(idle_s)
 
 
 class BackgroundWorker:

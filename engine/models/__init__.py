@@ -6,6 +6,7 @@ from engine.models.outbox import OutboxEvent
 from engine.models.run import FlowRun, FlowStep
 from engine.models.task import Task
 from engine.models.wait import RunWait
+from engine.models.webhook import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "FlowDefinition",
@@ -16,4 +17,6 @@ __all__ = [
     "ProcessException",
     "RunWait",
     "Task",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

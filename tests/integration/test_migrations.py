@@ -75,3 +75,24 @@ def test_upgrading_twice_changes_nothing(empty_database_url: str) -> None:
     finally:
         engine.dispose()
     assert len(versions) == 1
+
+
+def test_events_in_the_outbox_before_webhooks_count_as_published(empty_database_url: str) -> None:
+    upgrade(empty_database_url, "8d4a6c1e3f20")  # the revision before webhooks
+    engine = make_engine(empty_database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO outbox_events (id, name, payload, subject_id, created_at, published_at)"
+                    " VALUES ('evt_old', 'order_summary.created', '{}', NULL, '2026-01-01 00:00:00', NULL)"
+                )
+            )
+        upgrade(empty_database_url)
+        with engine.connect() as conn:
+            published = conn.execute(
+                text("SELECT published_at FROM outbox_events WHERE id = 'evt_old'")
+            ).scalar()
+    finally:
+        engine.dispose()
+    assert published is not None

@@ -1,0 +1,137 @@
+"""Webhook endpoints: where Ordo POSTs its events (``engine.webhooks``), and what became of each
+delivery. An admin's or an integrator's."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.deps import SessionDep, require_roles
+from api.keys import Role
+from api.problems import Problem
+from engine.models.webhook import ALL_EVENTS, FAILED, PENDING, WebhookDelivery, WebhookEndpoint
+from engine.runtime import Runtime
+from engine.webhooks import describe
+
+router = APIRouter(
+    prefix="/api/v1", tags=["webhooks"], dependencies=[Depends(require_roles(Role.INTEGRATOR))]
+)
+MAX_LISTED = 100
+
+
+class EndpointIn(BaseModel):
+    url: Annotated[str, Field(min_length=1, max_length=2000)]
+    events: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=120)]], Field(min_length=1, max_length=50)
+    ]
+    description: Annotated[str, Field(max_length=200)] = ""
+
+
+def endpoint_view(endpoint: WebhookEndpoint) -> dict[str, Any]:
+    return {
+        "id": endpoint.id,
+        "url": endpoint.url,
+        "events": list(endpoint.events),
+        "description": endpoint.description,
+        "active": endpoint.active,
+        "created_at": endpoint.created_at.isoformat(),
+        "disabled_at": endpoint.disabled_at.isoformat() if endpoint.disabled_at else None,
+    }
+
+
+def _field_problems(body: EndpointIn, known: set[str]) -> list[dict[str, str]]:
+    problems = []
+    parts = urlsplit(body.url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        problems.append({"field": "url", "message": "must be an http:// or https:// URL with a host"})
+    for index, name in enumerate(body.events):
+        if name != ALL_EVENTS and name not in known:
+            problems.append({"field": f"events.{index}", "message": f"unknown event {name!r}"})
+    return problems
+
+
+def _endpoint(session: Session, endpoint_id: str) -> WebhookEndpoint:
+    endpoint = session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None:
+        raise Problem(404, "Not found", f"no webhook endpoint {endpoint_id}")
+    return endpoint
+
+
+@router.post("/webhooks", status_code=201)
+def create_endpoint(body: EndpointIn, request: Request, session: SessionDep) -> dict[str, Any]:
+    """A new endpoint; its signing secret is in this answer and never again."""
+    runtime: Runtime = request.app.state.runtime
+    problems = _field_problems(body, set(runtime.registry.events))
+    if problems:
+        raise Problem(422, "Invalid request", "The request has invalid fields.", errors=problems)
+    now = runtime.clock.now()
+    endpoint = WebhookEndpoint(
+        url=body.url,
+        events=sorted(set(body.events)),
+        secret=f"whsec_{secrets.token_urlsafe(32)}",
+        description=body.description,
+        active=True,
+        created_at=now,
+    )
+    session.add(endpoint)
+    session.commit()
+    return {**endpoint_view(endpoint), "secret": endpoint.secret}
+
+
+@router.get("/webhooks")
+def list_endpoints(session: SessionDep) -> dict[str, Any]:
+    found = session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.created_at, WebhookEndpoint.id))
+    return {"items": [endpoint_view(endpoint) for endpoint in found]}
+
+
+@router.get("/webhooks/{endpoint_id}")
+def read_endpoint(endpoint_id: str, session: SessionDep) -> dict[str, Any]:
+    return endpoint_view(_endpoint(session, endpoint_id))
+
+
+@router.delete("/webhooks/{endpoint_id}", status_code=204)
+def disable_endpoint(endpoint_id: str, request: Request, session: SessionDep) -> Response:
+    """Stops deliveries to the endpoint (the pending ones fail); its history stays readable."""
+    endpoint = _endpoint(session, endpoint_id)
+    if endpoint.active:
+        endpoint.active = False
+        endpoint.disabled_at = request.app.state.runtime.clock.now()
+        session.commit()
+    return Response(status_code=204)
+
+
+@router.get("/webhooks/{endpoint_id}/deliveries")
+def list_deliveries(endpoint_id: str, session: SessionDep, status: str | None = None) -> dict[str, Any]:
+    """The endpoint's newest deliveries first (at most 100), optionally of one status."""
+    _endpoint(session, endpoint_id)
+    query = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id)
+    if status is not None:
+        query = query.where(WebhookDelivery.status == status)
+    query = query.order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc()).limit(MAX_LISTED)
+    return {"items": [describe(delivery) for delivery in session.scalars(query)]}
+
+
+@router.post("/webhooks/{endpoint_id}/deliveries/{delivery_id}/retry")
+def retry_delivery(
+    endpoint_id: str, delivery_id: str, request: Request, session: SessionDep
+) -> dict[str, Any]:
+    """Send a failed delivery again now, with a fresh set of attempts."""
+    endpoint = _endpoint(session, endpoint_id)
+    delivery = session.get(WebhookDelivery, delivery_id)
+    if delivery is None or delivery.endpoint_id != endpoint_id:
+        raise Problem(404, "Not found", f"no delivery {delivery_id} to this endpoint")
+    if not endpoint.active:
+        raise Problem(409, "Not possible", "the endpoint is disabled")
+    if delivery.status != FAILED:
+        raise Problem(409, "Not possible", f"the delivery is {delivery.status}, not failed")
+    delivery.status, delivery.attempts = PENDING, 0
+    delivery.next_attempt_at = request.app.state.runtime.clock.now()
+    delivery.last_error = None
+    session.commit()
+    return describe(delivery)

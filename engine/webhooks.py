@@ -1,0 +1,277 @@
+"""Outbound webhooks: each committed outbox event goes to every endpoint subscribed to it.
+
+Fan-out and delivery are the worker's, never a request's: an order's write path only inserts its
+outbox row, as before. Both steps run in a thread of their own beside the loop that drives runs
+(``engine.worker``), so an endpoint that is slow or down never holds up a flow.
+
+- :func:`fan_out` turns outbox rows not yet published, oldest first, into one pending delivery per
+  active endpoint that subscribes to the event and existed when it happened, and marks the rows
+  published in the same transaction (a guarded UPDATE first: two workers can never both fan one out).
+- :func:`deliver_due` claims due deliveries (a conditional UPDATE, as run waits are claimed; on
+  PostgreSQL ``FOR UPDATE SKIP LOCKED`` first), commits the claim, POSTs each outside any transaction,
+  and records the answer: 2xx is delivered; anything else is tried again after a back-off that doubles
+  from 30 s to an hour, and fails after :data:`MAX_ATTEMPTS`. A delivery is sent at least once: a
+  receiver that must not act twice keys on the ``Ordo-Event-Id`` header.
+
+Each request is signed: ``Ordo-Signature: t=UNIX_TIME,v1=HEX`` where ``HEX`` is the HMAC-SHA256 of
+``"{t}.{body}"`` under the endpoint's secret (:func:`signature`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import or_, select, update
+
+from engine.clock import Clock
+from engine.db import Database, new_id
+from engine.models import OutboxEvent
+from engine.models.webhook import (
+    ALL_EVENTS,
+    DELIVERED,
+    FAILED,
+    PENDING,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+FIRST_BACKOFF_S = 30.0
+MAX_BACKOFF_S = 3600.0
+TIMEOUT_S = 10.0
+# Longer than a request can take: a claim outlives the call it covers.
+CLAIM_S = 120.0
+MAX_ERROR = 500
+
+# (url, body, headers, timeout) -> (HTTP status or None, error or None)
+Sender = Callable[[str, bytes, dict[str, str], float], tuple[int | None, str | None]]
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def subscribes(events: list[str], name: str) -> bool:
+    return ALL_EVENTS in events or name in events
+
+
+def backoff_s(attempts: int) -> float:
+    """How long to wait after the ``attempts``-th failed attempt."""
+    return float(min(FIRST_BACKOFF_S * 2 ** (attempts - 1), MAX_BACKOFF_S))
+
+
+def fan_out(database: Database, now: datetime, *, limit: int = 200) -> int:
+    """Turn up to ``limit`` unpublished outbox events into deliveries; returns how many were published."""
+    query = (
+        select(OutboxEvent.id, OutboxEvent.name, OutboxEvent.created_at)
+        .where(OutboxEvent.published_at.is_(None))
+        .order_by(OutboxEvent.created_at, OutboxEvent.id)
+        .limit(limit)
+    )
+    if database.dialect == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    with database.session_factory() as session:
+        events = session.execute(query).all()
+        if not events:
+            return 0
+        # Marked first, guarded: on SQLite nothing is locked by the SELECT, and a second worker that
+        # read the same rows matches none of them here and leaves them to the first.
+        marked = session.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.id.in_([event.id for event in events]), OutboxEvent.published_at.is_(None))
+            .values(published_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(marked, "rowcount", 0) != len(events):
+            session.rollback()
+            return 0
+        endpoints = session.execute(
+            select(WebhookEndpoint.id, WebhookEndpoint.events, WebhookEndpoint.created_at).where(
+                WebhookEndpoint.active.is_(True)
+            )
+        ).all()
+        deliveries = [
+            WebhookDelivery(
+                id=new_id("whd"),
+                endpoint_id=endpoint.id,
+                event_id=event.id,
+                event_name=event.name,
+                status=PENDING,
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            for event in events
+            for endpoint in endpoints
+            if endpoint.created_at <= event.created_at and subscribes(endpoint.events, event.name)
+        ]
+        session.add_all(deliveries)
+        session.commit()
+    return len(events)
+
+
+def claim_deliveries(database: Database, now: datetime, worker_id: str, limit: int) -> list[str]:
+    """Claim up to ``limit`` due deliveries for ``worker_id``; returns their ids."""
+    free = or_(WebhookDelivery.claimed_until.is_(None), WebhookDelivery.claimed_until < now)
+    query = (
+        select(WebhookDelivery.id)
+        .where(WebhookDelivery.status == PENDING, WebhookDelivery.next_attempt_at <= now, free)
+        .order_by(WebhookDelivery.next_attempt_at)
+        .limit(limit)
+    )
+    if database.dialect == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    claimed: list[str] = []
+    with database.session_factory() as session:
+        for delivery_id in session.scalars(query).all():
+            result = session.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.id == delivery_id, free)
+                .values(claimed_by=worker_id, claimed_until=now + timedelta(seconds=CLAIM_S))
+                .execution_options(synchronize_session=False)
+            )
+            if getattr(result, "rowcount", 0) == 1:
+                claimed.append(delivery_id)
+        session.commit()
+    return claimed
+
+
+@dataclass(frozen=True)
+class _Outgoing:
+    url: str
+    secret: str
+    active: bool
+    body: bytes
+    headers: dict[str, str]
+
+
+def _outgoing(database: Database, delivery_id: str) -> _Outgoing | None:
+    query = (
+        select(WebhookDelivery, WebhookEndpoint, OutboxEvent)
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .join(OutboxEvent, OutboxEvent.id == WebhookDelivery.event_id)
+        .where(WebhookDelivery.id == delivery_id)
+    )
+    with database.session_factory() as session:
+        found = session.execute(query).one_or_none()
+        if found is None:
+            return None
+        delivery, endpoint, event = found
+        body = json.dumps(
+            {
+                "id": event.id,
+                "name": event.name,
+                "subject_id": event.subject_id,
+                "created_at": event.created_at.isoformat(),
+                "payload": event.payload,
+            },
+            separators=(",", ":"),
+        ).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "Ordo-Webhooks/1",
+            "Ordo-Event": event.name,
+            "Ordo-Event-Id": event.id,
+            "Ordo-Delivery": delivery.id,
+        }
+        return _Outgoing(endpoint.url, endpoint.secret, endpoint.active, body, headers)
+
+
+def http_sender(client: httpx.Client) -> Sender:
+    def send(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int | None, str | None]:
+        try:
+            response = client.post(url, content=body, headers=headers, timeout=timeout)
+        except httpx.HTTPError as exc:
+            return None, f"{type(exc).__name__}: {exc}"
+        if 200 <= response.status_code < 300:
+            return response.status_code, None
+        return response.status_code, f"HTTP {response.status_code}"
+
+    return send
+
+
+def _record(
+    database: Database, delivery_id: str, worker_id: str, now: datetime, status: int | None, error: str | None
+) -> None:
+    """Write the attempt's answer, if this worker still holds the claim (one that expired may have
+    been taken over: the newer claim's answer wins)."""
+    with database.session_factory() as session:
+        delivery = session.get(WebhookDelivery, delivery_id, with_for_update=database.dialect == "postgresql")
+        if delivery is None or delivery.claimed_by != worker_id or delivery.status != PENDING:
+            return
+        delivery.attempts += 1
+        delivery.last_status = status
+        delivery.claimed_by = delivery.claimed_until = None
+        if error is None:
+            delivery.status, delivery.delivered_at = DELIVERED, now
+            delivery.next_attempt_at, delivery.last_error = None, None
+        else:
+            delivery.last_error = error[:MAX_ERROR]
+            if delivery.attempts >= MAX_ATTEMPTS:
+                delivery.status, delivery.next_attempt_at = FAILED, None
+            else:
+                delivery.next_attempt_at = now + timedelta(seconds=backoff_s(delivery.attempts))
+        session.commit()
+
+
+def deliver_due(database: Database, clock: Clock, worker_id: str, *, send: Sender, limit: int = 20) -> int:
+    """Send the due deliveries this worker can claim; returns how many were attempted."""
+    claimed = claim_deliveries(database, clock.now(), worker_id, limit)
+    for delivery_id in claimed:
+        outgoing = _outgoing(database, delivery_id)
+        if outgoing is None:
+            continue
+        if not outgoing.active:
+            with database.session_factory() as session:
+                session.execute(
+                    update(WebhookDelivery)
+                    .where(WebhookDelivery.id == delivery_id, WebhookDelivery.claimed_by == worker_id)
+                    .values(
+                        status=FAILED,
+                        next_attempt_at=None,
+                        claimed_by=None,
+                        claimed_until=None,
+                        last_error="the endpoint was disabled",
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+                session.commit()
+            continue
+        timestamp = int(clock.now().timestamp())
+        headers = {**outgoing.headers, "Ordo-Signature": signature(outgoing.secret, timestamp, outgoing.body)}
+        status, error = send(outgoing.url, outgoing.body, headers, TIMEOUT_S)
+        if error is not None:
+            log.info("webhook delivery %s to %s failed: %s", delivery_id, outgoing.url, error)
+        _record(database, delivery_id, worker_id, clock.now(), status, error)
+    return len(claimed)
+
+
+def run_outbound(database: Database, clock: Clock, worker_id: str, *, send: Sender) -> int:
+    """One round of the outbound thread: fan out new events, then send what is due."""
+    return fan_out(database, clock.now()) + deliver_due(database, clock, worker_id, send=send)
+
+
+def describe(delivery: WebhookDelivery) -> dict[str, Any]:
+    return {
+        "id": delivery.id,
+        "event_id": delivery.event_id,
+        "event_name": delivery.event_name,
+        "status": delivery.status,
+        "attempts": delivery.attempts,
+        "last_status": delivery.last_status,
+        "last_error": delivery.last_error,
+        "next_attempt_at": delivery.next_attempt_at.isoformat() if delivery.next_attempt_at else None,
+        "delivered_at": delivery.delivered_at.isoformat() if delivery.delivered_at else None,
+        "created_at": delivery.created_at.isoformat(),
+    }
