@@ -3,13 +3,14 @@
 A distribution declares ``[project.entry-points."ordo.actions"] acme = "acme_ordo:register"``. The entry
 point's name is the namespace: ``register`` receives a :class:`PluginRegistrar` and every action it
 registers is named ``acme.<name>``. A plugin loads whole or not at all: when its ``register`` raises
-half-way, the actions and events it registered before are taken out again, so no flow can come to
-depend on half a plugin.
+half-way, the registry is put back as it was before it (what it added taken out, what it replaced
+restored), so no flow can come to depend on half a plugin.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
@@ -30,7 +31,7 @@ def load_entry_points(
     errors: list[PluginLoadError] = []
     for entry_point in entry_points(group=group):
         label = f"{entry_point.name} = {entry_point.value}"
-        actions_before, events_before = set(registry.actions), set(registry.events)
+        actions_before, events_before = dict(registry.actions), dict(registry.events)
         try:
             if not entry_point.name.isidentifier():
                 raise ValueError(f"namespace {entry_point.name!r} is not an identifier")
@@ -39,10 +40,11 @@ def load_entry_points(
                 raise TypeError("the entry point must name a callable register(registrar)")
             register(PluginRegistrar(registry, entry_point.name))
         except Exception as exc:  # a broken plugin must never stop the engine from starting
-            for name in set(registry.actions) - actions_before:
-                del registry.actions[name]
-            for name in set(registry.events) - events_before:
-                del registry.events[name]
+            # Back to what it was: what the plugin added goes, what it replaced comes back.
+            registry.actions.clear()
+            registry.actions.update(actions_before)
+            registry.events.clear()
+            registry.events.update(events_before)
             log.warning("plugin %s failed to load: %s", label, exc)
             errors.append(PluginLoadError(label, f"{type(exc).__name__}: {exc}"))
             continue
@@ -53,8 +55,13 @@ def load_entry_points(
                 entry_point=label,
                 distribution=distribution,
                 version=version,
-                actions=tuple(sorted(set(registry.actions) - actions_before)),
-                events=tuple(sorted(set(registry.events) - events_before)),
+                actions=_changed(registry.actions, actions_before),
+                events=_changed(registry.events, events_before),
             )
         )
     return loaded, errors
+
+
+def _changed(now: Mapping[str, object], before: Mapping[str, object]) -> tuple[str, ...]:
+    """The names whose definition the plugin added or replaced."""
+    return tuple(sorted(name for name, definition in now.items() if before.get(name) is not definition))

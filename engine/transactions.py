@@ -12,6 +12,7 @@ still rolls back: only the code that wrote decides what to keep.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from sqlalchemy import event
@@ -68,7 +69,10 @@ class ReadCommittingSession(Session):
                 self.commit()
         except Exception:
             # A connection lost or a commit refused: what was only read is not worth an error that
-            # would hide the one being handled; closing rolls back as any session's does.
-            pass
+            # would hide the one being handled. The connection is not worth trusting either (a COMMIT
+            # that failed before reaching the server leaves it inside its transaction, which the pool
+            # would take for ended): it is discarded, not pooled.
+            with contextlib.suppress(Exception):
+                self.invalidate()
         finally:
             super().close()

@@ -10,8 +10,9 @@ outbox row, as before. Both steps run in a thread of their own beside the loop t
 - :func:`deliver_due` claims due deliveries (a conditional UPDATE, as run waits are claimed; on
   PostgreSQL ``FOR UPDATE SKIP LOCKED`` first), commits the claim, POSTs each outside any transaction,
   and records the answer: 2xx is delivered; anything else is tried again after a back-off that doubles
-  from 30 s to an hour, and fails after :data:`MAX_ATTEMPTS`. A delivery is sent at least once: a
-  receiver that must not act twice keys on the ``Ordo-Event-Id`` header.
+  from 30 s (capped at an hour), and fails after :data:`MAX_ATTEMPTS`. Each send first renews its
+  claim, so a worker whose claim lapsed never sends what another worker took over. A delivery is sent
+  at least once: a receiver that must not act twice keys on the ``Ordo-Event-Id`` header.
 
 Each request is signed: ``Ordo-Signature: t=UNIX_TIME,v1=HEX`` where ``HEX`` is the HMAC-SHA256 of
 ``"{t}.{body}"`` under the endpoint's secret (:func:`signature`).
@@ -23,6 +24,8 @@ import hashlib
 import hmac
 import json
 import logging
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +33,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
 from engine.clock import Clock
 from engine.db import Database, new_id
@@ -42,6 +46,7 @@ from engine.models.webhook import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from engine.webhook_targets import check_resolved, check_url
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +57,7 @@ TIMEOUT_S = 10.0
 # Longer than a request can take: a claim outlives the call it covers.
 CLAIM_S = 120.0
 MAX_ERROR = 500
+DISABLED = "the endpoint was disabled"
 
 # (url, body, headers, timeout) -> (HTTP status or None, error or None)
 Sender = Callable[[str, bytes, dict[str, str], float], tuple[int | None, str | None]]
@@ -189,10 +195,14 @@ def _outgoing(database: Database, delivery_id: str) -> _Outgoing | None:
 
 
 def http_sender(client: httpx.Client) -> Sender:
+    """Sends with ``client``: every answer and every failure to get one (a refused connection, a
+    timeout, a URL or header httpx will not send, an internal address) comes back as an outcome."""
+
     def send(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int | None, str | None]:
         try:
+            check_resolved(check_url(url))
             response = client.post(url, content=body, headers=headers, timeout=timeout)
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # whatever stops the request is this attempt's failure, not the worker's
             return None, f"{type(exc).__name__}: {exc}"
         if 200 <= response.status_code < 300:
             return response.status_code, None
@@ -201,65 +211,156 @@ def http_sender(client: httpx.Client) -> Sender:
     return send
 
 
-def _record(
-    database: Database, delivery_id: str, worker_id: str, now: datetime, status: int | None, error: str | None
-) -> None:
-    """Write the attempt's answer, if this worker still holds the claim (one that expired may have
-    been taken over: the newer claim's answer wins)."""
+def _mine(delivery_id: str, worker_id: str) -> Any:
+    return (
+        (WebhookDelivery.id == delivery_id)
+        & (WebhookDelivery.claimed_by == worker_id)
+        & (WebhookDelivery.status == PENDING)
+    )
+
+
+def _renew(database: Database, delivery_id: str, worker_id: str, now: datetime) -> bool:
+    """Extend this worker's claim right before it sends; False when the claim was lost (it lapsed and
+    another worker took it, or the endpoint was disabled): then it must not send."""
     with database.session_factory() as session:
-        delivery = session.get(WebhookDelivery, delivery_id, with_for_update=database.dialect == "postgresql")
-        if delivery is None or delivery.claimed_by != worker_id or delivery.status != PENDING:
-            return
-        delivery.attempts += 1
-        delivery.last_status = status
-        delivery.claimed_by = delivery.claimed_until = None
-        if error is None:
-            delivery.status, delivery.delivered_at = DELIVERED, now
-            delivery.next_attempt_at, delivery.last_error = None, None
-        else:
-            delivery.last_error = error[:MAX_ERROR]
-            if delivery.attempts >= MAX_ATTEMPTS:
-                delivery.status, delivery.next_attempt_at = FAILED, None
-            else:
-                delivery.next_attempt_at = now + timedelta(seconds=backoff_s(delivery.attempts))
+        result = session.execute(
+            update(WebhookDelivery)
+            .where(_mine(delivery_id, worker_id))
+            .values(claimed_until=now + timedelta(seconds=CLAIM_S))
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+    return getattr(result, "rowcount", 0) == 1
+
+
+def _release(database: Database, delivery_ids: list[str], worker_id: str) -> None:
+    """Give back claims this worker will not send now (it is stopping, or its round ran long)."""
+    if not delivery_ids:
+        return
+    with database.session_factory() as session:
+        session.execute(
+            update(WebhookDelivery)
+            .where(
+                WebhookDelivery.id.in_(delivery_ids),
+                WebhookDelivery.claimed_by == worker_id,
+                WebhookDelivery.status == PENDING,
+            )
+            .values(claimed_by=None, claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
         session.commit()
 
 
-def deliver_due(database: Database, clock: Clock, worker_id: str, *, send: Sender, limit: int = 20) -> int:
-    """Send the due deliveries this worker can claim; returns how many were attempted."""
+def _record(
+    database: Database, delivery_id: str, worker_id: str, now: datetime, status: int | None, error: str | None
+) -> None:
+    """Write the attempt's answer, only while this worker still holds the claim (one that lapsed may
+    have been taken over: the newer claim's answer wins). The guarded UPDATE comes first, so the row is
+    this transaction's before its attempt count is read."""
+    with database.session_factory() as session:
+        counted = session.execute(
+            update(WebhookDelivery)
+            .where(_mine(delivery_id, worker_id))
+            .values(
+                attempts=WebhookDelivery.attempts + 1,
+                last_status=status,
+                last_error=error[:MAX_ERROR] if error is not None else None,
+                claimed_by=None,
+                claimed_until=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(counted, "rowcount", 0) != 1:
+            session.rollback()
+            return
+        attempts = session.scalar(select(WebhookDelivery.attempts).where(WebhookDelivery.id == delivery_id))
+        assert attempts is not None
+        if error is None:
+            outcome: dict[str, Any] = {"status": DELIVERED, "delivered_at": now, "next_attempt_at": None}
+        elif attempts >= MAX_ATTEMPTS:
+            outcome = {"status": FAILED, "next_attempt_at": None}
+        else:
+            outcome = {"next_attempt_at": now + timedelta(seconds=backoff_s(attempts))}
+        session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id == delivery_id)
+            .values(**outcome)
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+
+
+def _fail_disabled(database: Database, delivery_id: str, worker_id: str) -> None:
+    with database.session_factory() as session:
+        session.execute(
+            update(WebhookDelivery)
+            .where(_mine(delivery_id, worker_id))
+            .values(
+                status=FAILED,
+                next_attempt_at=None,
+                claimed_by=None,
+                claimed_until=None,
+                last_error=DISABLED,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+
+
+def deliver_due(
+    database: Database,
+    clock: Clock,
+    worker_id: str,
+    *,
+    send: Sender,
+    limit: int = 20,
+    stop: threading.Event | None = None,
+) -> int:
+    """Send the due deliveries this worker can claim; returns how many were attempted.
+
+    A round stops early, giving back the claims it has not used, when ``stop`` is set or the round has
+    run for half a claim's length (a slow endpoint must not keep the others' deliveries claimed).
+    """
     claimed = claim_deliveries(database, clock.now(), worker_id, limit)
-    for delivery_id in claimed:
+    started = time.monotonic()
+    attempted = 0
+    for index, delivery_id in enumerate(claimed):
+        if (stop is not None and stop.is_set()) or time.monotonic() - started > CLAIM_S / 2:
+            _release(database, claimed[index:], worker_id)
+            break
         outgoing = _outgoing(database, delivery_id)
         if outgoing is None:
             continue
         if not outgoing.active:
-            with database.session_factory() as session:
-                session.execute(
-                    update(WebhookDelivery)
-                    .where(WebhookDelivery.id == delivery_id, WebhookDelivery.claimed_by == worker_id)
-                    .values(
-                        status=FAILED,
-                        next_attempt_at=None,
-                        claimed_by=None,
-                        claimed_until=None,
-                        last_error="the endpoint was disabled",
-                    )
-                    .execution_options(synchronize_session=False)
-                )
-                session.commit()
+            _fail_disabled(database, delivery_id, worker_id)
+            continue
+        if not _renew(database, delivery_id, worker_id, clock.now()):
             continue
         timestamp = int(clock.now().timestamp())
         headers = {**outgoing.headers, "Ordo-Signature": signature(outgoing.secret, timestamp, outgoing.body)}
         status, error = send(outgoing.url, outgoing.body, headers, TIMEOUT_S)
+        attempted += 1
         if error is not None:
             log.info("webhook delivery %s to %s failed: %s", delivery_id, outgoing.url, error)
         _record(database, delivery_id, worker_id, clock.now(), status, error)
-    return len(claimed)
+    return attempted
 
 
-def run_outbound(database: Database, clock: Clock, worker_id: str, *, send: Sender) -> int:
+def fail_pending(session: Session, endpoint_id: str) -> None:
+    """In the caller's transaction: an endpoint being disabled fails its pending deliveries."""
+    session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.status == PENDING)
+        .values(status=FAILED, next_attempt_at=None, claimed_by=None, claimed_until=None, last_error=DISABLED)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def run_outbound(
+    database: Database, clock: Clock, worker_id: str, *, send: Sender, stop: threading.Event | None = None
+) -> int:
     """One round of the outbound thread: fan out new events, then send what is due."""
-    return fan_out(database, clock.now()) + deliver_due(database, clock, worker_id, send=send)
+    return fan_out(database, clock.now()) + deliver_due(database, clock, worker_id, send=send, stop=stop)
 
 
 def describe(delivery: WebhookDelivery) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from engine.db import Database
 from engine.driver import drive
 from engine.models import RunWait
 from engine.runtime import Runtime, default_runtime
-from engine.webhooks import http_sender, run_outbound
+from engine.webhooks import TIMEOUT_S, http_sender, run_outbound
 
 log = logging.getLogger(__name__)
 
@@ -139,8 +139,9 @@ def work_forever(
         outbound.join(OUTBOUND_JOIN_S)
 
 
-# A delivery in flight when the worker stops may take this long to give up (the request's timeout).
-OUTBOUND_JOIN_S = 15.0
+# A delivery in flight when the worker stops may take this long to give up (the request's timeout);
+# the deliveries not begun yet are given back at once.
+OUTBOUND_JOIN_S = TIMEOUT_S + 2.0
 
 
 def outbound_forever(
@@ -158,7 +159,7 @@ def outbound_forever(
         send = http_sender(client)
         while not stop.is_set():
             try:
-                busy = run_outbound(database, clock, worker_id, send=send)
+                busy = run_outbound(database, clock, worker_id, send=send, stop=stop)
             except Exception:
                 log.exception("worker %s: webhook delivery failed", worker_id)
                 busy = 0
@@ -192,7 +193,7 @@ class BackgroundWorker:
         )
         self._thread.start()
 
-    def stop(self, timeout_s: float = 5.0) -> None:
+    def stop(self, timeout_s: float = OUTBOUND_JOIN_S + 3.0) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout_s)

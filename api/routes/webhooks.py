@@ -4,8 +4,7 @@ delivery. An admin's or an integrator's."""
 from __future__ import annotations
 
 import secrets
-from typing import Annotated, Any
-from urllib.parse import urlsplit
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
@@ -17,7 +16,8 @@ from api.keys import Role
 from api.problems import Problem
 from engine.models.webhook import ALL_EVENTS, FAILED, PENDING, WebhookDelivery, WebhookEndpoint
 from engine.runtime import Runtime
-from engine.webhooks import describe
+from engine.webhook_targets import TargetRefused, check_url
+from engine.webhooks import describe, fail_pending
 
 router = APIRouter(
     prefix="/api/v1", tags=["webhooks"], dependencies=[Depends(require_roles(Role.INTEGRATOR))]
@@ -47,9 +47,10 @@ def endpoint_view(endpoint: WebhookEndpoint) -> dict[str, Any]:
 
 def _field_problems(body: EndpointIn, known: set[str]) -> list[dict[str, str]]:
     problems = []
-    parts = urlsplit(body.url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        problems.append({"field": "url", "message": "must be an http:// or https:// URL with a host"})
+    try:
+        check_url(body.url)
+    except TargetRefused as exc:
+        problems.append({"field": "url", "message": str(exc)})
     for index, name in enumerate(body.events):
         if name != ALL_EVENTS and name not in known:
             problems.append({"field": f"events.{index}", "message": f"unknown event {name!r}"})
@@ -97,17 +98,21 @@ def read_endpoint(endpoint_id: str, session: SessionDep) -> dict[str, Any]:
 
 @router.delete("/webhooks/{endpoint_id}", status_code=204)
 def disable_endpoint(endpoint_id: str, request: Request, session: SessionDep) -> Response:
-    """Stops deliveries to the endpoint (the pending ones fail); its history stays readable."""
+    """Stops deliveries to the endpoint (the pending ones fail at once); its history stays readable."""
     endpoint = _endpoint(session, endpoint_id)
     if endpoint.active:
         endpoint.active = False
         endpoint.disabled_at = request.app.state.runtime.clock.now()
+        session.flush()
+        fail_pending(session, endpoint_id)
         session.commit()
     return Response(status_code=204)
 
 
 @router.get("/webhooks/{endpoint_id}/deliveries")
-def list_deliveries(endpoint_id: str, session: SessionDep, status: str | None = None) -> dict[str, Any]:
+def list_deliveries(
+    endpoint_id: str, session: SessionDep, status: Literal["pending", "delivered", "failed"] | None = None
+) -> dict[str, Any]:
     """The endpoint's newest deliveries first (at most 100), optionally of one status."""
     _endpoint(session, endpoint_id)
     query = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id)

@@ -139,8 +139,15 @@ def test_a_gateway_plugin_that_failed_is_reported(monkeypatch: pytest.MonkeyPatc
 
 
 def test_the_steps_page_shows_actions_events_and_failed_plugins(broken_api: Api) -> None:
+    agent = TestClient(broken_api.client.app)
+    assert log_in(agent, broken_api.keys["agent"]).status_code == 303
+    seen_by_agent = agent.get("/ui/steps")
+    assert seen_by_agent.status_code == 200 and 'data-action="acme.probe"' in seen_by_agent.text
+    # Plugin status is an admin's (and an integrator's, in the API): an agent sees the steps only.
+    assert 'id="plugin-errors"' not in seen_by_agent.text and "acme_missing" not in seen_by_agent.text
+    assert 'id="plugin-errors"' not in agent.get("/ui/flows").text
     client = TestClient(broken_api.client.app)
-    assert log_in(client, broken_api.keys["agent"]).status_code == 303
+    assert log_in(client, broken_api.keys["admin"]).status_code == 303
     page = client.get("/ui/steps")
     assert page.status_code == 200, page.text
     assert 'data-action="route_order"' in page.text and 'data-action="acme.probe"' in page.text
@@ -178,3 +185,33 @@ def test_ordo_plugins_exits_0_when_every_plugin_loaded() -> None:
         in result.output
     )
     assert "action example.fraud_score" in result.output
+
+
+def _redefine_shipped(registrar: PluginRegistrar) -> None:
+    registrar.register_event("fulfillment_order.shipped", {"hijacked"})
+
+
+def _replace_then_fail(registrar: PluginRegistrar) -> None:
+    registrar.register("probe", _probe, description="second version", replace=True)
+    raise RuntimeError("broken after replacing")
+
+
+def test_a_plugin_cannot_change_an_event_and_a_failed_one_restores_what_it_replaced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    points = [
+        FakeEntryPoint("acme", _good),
+        FakeEntryPoint("hijack", _redefine_shipped),
+        # A second distribution under the same namespace, which replaces acme.probe and then fails.
+        FakeEntryPoint("acme", _replace_then_fail),
+    ]
+    monkeypatch.setattr(
+        engine.plugins, "entry_points", lambda group: points if group == "ordo.actions" else []
+    )
+    registry = ActionRegistry()
+    registry.register_event("fulfillment_order.shipped", {"fulfillment_order"})
+    errors = registry.load_plugins()
+    assert [e.entry_point.split(" = ")[0] for e in errors] == ["hijack", "acme"]
+    assert "already declared with other payload fields" in errors[0].message
+    assert registry.events["fulfillment_order.shipped"].payload_fields == frozenset({"fulfillment_order"})
+    assert registry.actions["acme.probe"].description == "Looks the SKU up elsewhere"

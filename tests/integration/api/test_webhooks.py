@@ -18,8 +18,17 @@ from sqlalchemy import func, select
 
 from engine.clock import ManualClock
 from engine.models import OutboxEvent
-from engine.models.webhook import WebhookDelivery
-from engine.webhooks import MAX_ATTEMPTS, claim_deliveries, deliver_due, fan_out, http_sender, run_outbound
+from engine.models.webhook import WebhookDelivery, WebhookEndpoint
+from engine.webhook_targets import ALLOW_PRIVATE_ENV
+from engine.webhooks import (
+    CLAIM_S,
+    MAX_ATTEMPTS,
+    claim_deliveries,
+    deliver_due,
+    fan_out,
+    http_sender,
+    run_outbound,
+)
 from tests.integration.api.conftest import Api
 from tests.integration.api.test_worked_example import example_order, fulfillment_orders, place, setup_stock
 
@@ -44,6 +53,12 @@ class Receiver:
     url: str
     received: list[Received] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
+
+
+@pytest.fixture(autouse=True)
+def loopback_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The receivers here are on loopback, which webhooks refuse unless told otherwise."""
+    monkeypatch.setenv(ALLOW_PRIVATE_ENV, "1")
 
 
 @pytest.fixture
@@ -117,7 +132,6 @@ def test_an_order_s_events_reach_their_subscribers_signed(
         f"/api/v1/fulfillment-orders/{fo['id']}/ship", {"carrier": "UPS", "tracking_number": "1Z"}
     )
     assert shipped.status_code == 200, shipped.text
-    assert receiver.received == []  # nothing goes out from a request
 
     while outbound(api, client):
         pass
@@ -276,6 +290,8 @@ def test_a_delivery_is_claimed_by_one_worker_at_a_time(api: Api, receiver: Recei
         ({"url": "https://example.test/x", "events": ["order.teleported"]}, "events.0"),
         ({"url": "https://example.test/x", "events": []}, "events"),
         ({"events": ["*"]}, "url"),
+        ({"url": "http://[::1", "events": ["*"]}, "url"),
+        ({"url": "http://a:abc/", "events": ["*"]}, "url"),
     ],
 )
 def test_an_invalid_endpoint_is_refused_with_the_field_named(
@@ -332,3 +348,148 @@ def test_the_worker_delivers_from_a_thread_of_its_own(api: Api, receiver: Receiv
     finally:
         worker.stop()
     assert [r.event["name"] for r in receiver.received] == ["order_summary.created"]
+
+
+def test_internal_addresses_are_refused_unless_allowed(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ALLOW_PRIVATE_ENV)
+    for url in (
+        "http://127.0.0.1:8080/x",
+        "http://localhost/x",
+        "http://10.1.2.3/x",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/x",
+        "http://192.168.0.10/x",
+    ):
+        response = api.post("/api/v1/webhooks", {"url": url, "events": ["*"]}, role="integrator")
+        assert response.status_code == 422, url
+        assert response.json()["errors"][0]["field"] == "url"
+    assert (
+        api.post("/api/v1/webhooks", {"url": "https://93.184.216.34/x", "events": ["*"]}).status_code == 201
+    )
+
+
+def test_a_target_that_turns_internal_is_refused_at_send_time(
+    api: Api, receiver: Receiver, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup_stock(api)
+    endpoint = subscribe(api, receiver.url, ["order_summary.created"])
+    place(api, example_order())
+    monkeypatch.delenv(ALLOW_PRIVATE_ENV)
+    outbound(api, client)
+    assert receiver.received == []
+    [attempt] = deliveries(api, endpoint["id"])
+    assert attempt["status"] == "pending" and attempt["attempts"] == 1
+    assert attempt["last_error"].startswith("TargetRefused")
+
+
+def test_a_url_httpx_will_not_send_is_a_failed_attempt_not_a_stuck_delivery(
+    api: Api, client: httpx.Client
+) -> None:
+    endpoint = subscribe(api, "https://example.test/hooks", ["order_summary.created"])
+    with api.database.session_factory() as session:  # as a row written before URLs were checked
+        session.execute(
+            WebhookEndpoint.__table__.update()
+            .where(WebhookEndpoint.__table__.c.id == endpoint["id"])
+            .values(url="http://a:abc/")
+        )
+        session.commit()
+    setup_stock(api)
+    place(api, example_order())
+    assert outbound(api, client) > 0
+    [attempt] = deliveries(api, endpoint["id"])
+    assert attempt["attempts"] == 1 and attempt["status"] == "pending" and attempt["last_error"]
+
+
+def test_disabling_fails_deliveries_waiting_in_back_off_at_once(
+    api: Api, receiver: Receiver, client: httpx.Client
+) -> None:
+    setup_stock(api)
+    endpoint = subscribe(api, receiver.url, ["order_summary.created"])
+    receiver.statuses = [500]
+    place(api, example_order())
+    outbound(api, client)
+    assert deliveries(api, endpoint["id"])[0]["next_attempt_at"] is not None
+    deleted = api.client.delete(f"/api/v1/webhooks/{endpoint['id']}", headers=api.headers("integrator"))
+    assert deleted.status_code == 204
+    [failed] = deliveries(api, endpoint["id"])
+    assert (failed["status"], failed["next_attempt_at"], failed["last_error"]) == (
+        "failed",
+        None,
+        "the endpoint was disabled",
+    )
+    retry = api.post(f"/api/v1/webhooks/{endpoint['id']}/deliveries/{failed['id']}/retry", role="integrator")
+    assert retry.status_code == 409
+
+
+def test_a_lapsed_claim_is_taken_over_and_the_first_worker_neither_sends_nor_records(
+    api: Api, receiver: Receiver, client: httpx.Client
+) -> None:
+    clock = api.runtime.clock
+    assert isinstance(clock, ManualClock)
+    setup_stock(api)
+    endpoint = subscribe(api, receiver.url, ["order_summary.created"])
+    place(api, example_order())
+    fan_out(api.database, clock.now())
+    [delivery_id] = claim_deliveries(api.database, clock.now(), "w1", 10)
+    clock.advance(CLAIM_S + 1)  # w1 stalled past its claim
+    assert deliver_due(api.database, clock, "w2", send=http_sender(client)) == 1
+    assert len(receiver.received) == 1
+    # w1 wakes up: its claim is gone, so it sends nothing and writes nothing.
+    from engine.webhooks import _record, _renew
+
+    assert not _renew(api.database, delivery_id, "w1", clock.now())
+    _record(api.database, delivery_id, "w1", clock.now(), 500, "HTTP 500")
+    [done] = deliveries(api, endpoint["id"])
+    assert (done["status"], done["attempts"], done["last_status"]) == ("delivered", 1, 200)
+
+
+def test_a_stopping_worker_gives_its_claims_back_unsent(
+    api: Api, receiver: Receiver, client: httpx.Client
+) -> None:
+    setup_stock(api)
+    endpoint = subscribe(api, receiver.url, ["order_summary.created"])
+    place(api, example_order())
+    fan_out(api.database, api.runtime.clock.now())
+    stop = threading.Event()
+    stop.set()
+    assert deliver_due(api.database, api.runtime.clock, "w1", send=http_sender(client), stop=stop) == 0
+    assert receiver.received == []
+    # Given back, not held for two minutes: another worker sends it at once.
+    assert deliver_due(api.database, api.runtime.clock, "w2", send=http_sender(client)) == 1
+    assert deliveries(api, endpoint["id"])[0]["status"] == "delivered"
+
+
+def test_workers_fanning_out_at_once_make_each_delivery_once(api: Api, receiver: Receiver) -> None:
+    setup_stock(api)
+    subscribe(api, receiver.url, ["*"])
+    subscribe(api, receiver.url + "/2", ["*"])
+    for n in range(4):
+        place(api, example_order(f"EX-{n}"), key=f"k-{n}")
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            while fan_out(api.database, api.runtime.clock.now(), limit=3):
+                pass
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    with api.database.session_factory() as session:
+        events = session.scalar(select(func.count()).select_from(OutboxEvent))
+        made = session.scalar(select(func.count()).select_from(WebhookDelivery))
+        unpublished = session.scalar(select(func.count()).where(OutboxEvent.published_at.is_(None)))
+    assert unpublished == 0 and made == 2 * events
+
+
+def test_the_deliveries_filter_takes_only_a_known_status(api: Api) -> None:
+    endpoint = subscribe(api, "https://example.test/hooks", ["*"])
+    assert (
+        api.get(f"/api/v1/webhooks/{endpoint['id']}/deliveries?status=bogus", role="integrator").status_code
+        == 422
+    )

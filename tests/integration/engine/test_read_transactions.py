@@ -137,3 +137,35 @@ def test_sqlite_engines_take_the_ping_option_too(tmp_path: Path) -> None:
     with engine.connect() as conn:
         assert conn.execute(text("SELECT 1")).scalar_one() == 1
     engine.dispose()
+
+
+def test_a_commit_that_fails_at_close_is_swallowed_and_rolled_back(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Closing a session that only read commits; when that COMMIT fails (a connection lost, a server
+    refusing it), the close must not raise over whatever the caller is handling, and the pool hands
+    out a working connection next (the pool's reset rolls back whatever the failed commit left)."""
+    calls: list[str] = []
+
+    def refuse(_dbapi_connection: object) -> None:
+        calls.append("commit")
+        raise RuntimeError("the commit was refused")
+
+    monkeypatch.setattr(db.engine.dialect, "do_commit", refuse)
+    with db.session_factory() as session:
+        session.execute(select(OUTBOX.c.id)).all()
+    assert calls == ["commit"]  # it was tried, it failed, and the block above did not raise
+    monkeypatch.undo()
+    # The next connection the pool hands out is not inside the failed transaction (on PostgreSQL, one
+    # that were would hold its locks until the process ended).
+    with db.engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        if db.dialect == "postgresql":
+            assert raw.info.transaction_status == 0  # psycopg's IDLE
+        else:
+            assert not raw.in_transaction
+    with db.session_factory() as session:
+        session.connection().execute(OUTBOX.insert(), _outbox_row("evt_after"))
+        session.commit()
+    assert _outbox_ids(db) == ["evt_after"]
