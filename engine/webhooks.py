@@ -346,6 +346,28 @@ def deliver_due(
     return attempted
 
 
+class DeliveryNotRetryable(Exception):
+    """A delivery that cannot be sent again now (it did not fail, or its endpoint is disabled)."""
+
+
+def retry_delivery(
+    session: Session, delivery_id: str, now: datetime, *, endpoint_id: str | None = None
+) -> WebhookDelivery:
+    """In the caller's transaction: a failed delivery pending again now, with a fresh set of attempts.
+    ``LookupError`` when there is no such delivery (to ``endpoint_id``, when given)."""
+    delivery = session.get(WebhookDelivery, delivery_id)
+    if delivery is None or (endpoint_id is not None and delivery.endpoint_id != endpoint_id):
+        raise LookupError(delivery_id)
+    endpoint = session.get(WebhookEndpoint, delivery.endpoint_id)
+    if endpoint is None or not endpoint.active:
+        raise DeliveryNotRetryable("the endpoint is disabled")
+    if delivery.status != FAILED:
+        raise DeliveryNotRetryable(f"the delivery is {delivery.status}, not failed")
+    delivery.status, delivery.attempts = PENDING, 0
+    delivery.next_attempt_at, delivery.last_error = now, None
+    return delivery
+
+
 def fail_pending(session: Session, endpoint_id: str) -> None:
     """In the caller's transaction: an endpoint being disabled fails its pending deliveries."""
     session.execute(

@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 from api.deps import SessionDep, require_roles
 from api.keys import Role
 from api.problems import Problem
-from engine.models.webhook import ALL_EVENTS, FAILED, PENDING, WebhookDelivery, WebhookEndpoint
+from engine.models.webhook import ALL_EVENTS, WebhookDelivery, WebhookEndpoint
 from engine.runtime import Runtime
 from engine.webhook_targets import TargetRefused, check_url
-from engine.webhooks import describe, fail_pending
+from engine.webhooks import DeliveryNotRetryable, describe, fail_pending, retry_delivery
 
 router = APIRouter(
     prefix="/api/v1", tags=["webhooks"], dependencies=[Depends(require_roles(Role.INTEGRATOR))]
@@ -123,20 +123,16 @@ def list_deliveries(
 
 
 @router.post("/webhooks/{endpoint_id}/deliveries/{delivery_id}/retry")
-def retry_delivery(
-    endpoint_id: str, delivery_id: str, request: Request, session: SessionDep
-) -> dict[str, Any]:
+def retry(endpoint_id: str, delivery_id: str, request: Request, session: SessionDep) -> dict[str, Any]:
     """Send a failed delivery again now, with a fresh set of attempts."""
-    endpoint = _endpoint(session, endpoint_id)
-    delivery = session.get(WebhookDelivery, delivery_id)
-    if delivery is None or delivery.endpoint_id != endpoint_id:
-        raise Problem(404, "Not found", f"no delivery {delivery_id} to this endpoint")
-    if not endpoint.active:
-        raise Problem(409, "Not possible", "the endpoint is disabled")
-    if delivery.status != FAILED:
-        raise Problem(409, "Not possible", f"the delivery is {delivery.status}, not failed")
-    delivery.status, delivery.attempts = PENDING, 0
-    delivery.next_attempt_at = request.app.state.runtime.clock.now()
-    delivery.last_error = None
+    _endpoint(session, endpoint_id)
+    try:
+        delivery = retry_delivery(
+            session, delivery_id, request.app.state.runtime.clock.now(), endpoint_id=endpoint_id
+        )
+    except LookupError as exc:
+        raise Problem(404, "Not found", f"no delivery {delivery_id} to this endpoint") from exc
+    except DeliveryNotRetryable as exc:
+        raise Problem(409, "Not possible", str(exc)) from exc
     session.commit()
     return describe(delivery)

@@ -11,6 +11,7 @@ from designer.routes import (
     console_exceptions,
     console_orders,
     console_tasks,
+    console_webhooks,
     editor,
     flows,
     inspect,
@@ -36,4 +37,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     console_tasks.router,
     console_exceptions.router,
     console_desk.router,
+    console_webhooks.router,
 )

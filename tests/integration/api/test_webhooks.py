@@ -493,3 +493,49 @@ def test_the_deliveries_filter_takes_only_a_known_status(api: Api) -> None:
         api.get(f"/api/v1/webhooks/{endpoint['id']}/deliveries?status=bogus", role="integrator").status_code
         == 422
     )
+
+
+def test_admins_see_failing_deliveries_in_the_console_and_send_them_again(
+    api: Api, receiver: Receiver, client: httpx.Client
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from tests.integration.designer.conftest import CSRF, log_in
+
+    clock = api.runtime.clock
+    assert isinstance(clock, ManualClock)
+    setup_stock(api)
+    endpoint = subscribe(api, receiver.url, ["order_summary.created"])
+    receiver.statuses = [500] * MAX_ATTEMPTS
+    place(api, example_order())
+    for _ in range(MAX_ATTEMPTS):
+        outbound(api, client)
+        clock.advance(3600)
+    [failed] = deliveries(api, endpoint["id"])
+    assert failed["status"] == "failed"
+
+    admin = TestClient(api.client.app)
+    assert log_in(admin, api.keys["admin"]).status_code == 303
+    page = admin.get("/ui/webhooks")
+    assert page.status_code == 200, page.text
+    assert f'data-endpoint="{endpoint["id"]}"' in page.text and receiver.url in page.text
+    assert f'data-delivery="{failed["id"]}"' in page.text and "HTTP 500" in page.text
+    assert "Send again" in page.text and 'href="/ui/webhooks"' in page.text  # and in the nav
+    token = CSRF.search(admin.get("/ui/flows").text)
+    assert token
+    sent = admin.post(
+        f"/ui/webhooks/deliveries/{failed['id']}/retry",
+        headers={"X-CSRF-Token": token.group(1), "HX-Request": "true"},
+    )
+    assert sent.status_code == 200 and 'id="webhook-notice"' in sent.text
+    assert deliveries(api, endpoint["id"])[0]["status"] == "pending"
+    again = admin.post(
+        f"/ui/webhooks/deliveries/{failed['id']}/retry",
+        headers={"X-CSRF-Token": token.group(1), "HX-Request": "true"},
+    )
+    assert again.status_code == 409 and "not failed" in again.text
+
+    agent = TestClient(api.client.app)
+    assert log_in(agent, api.keys["agent"]).status_code == 303
+    assert agent.get("/ui/webhooks").status_code == 403
+    assert 'href="/ui/webhooks"' not in agent.get("/ui/flows").text
