@@ -376,8 +376,10 @@ class PluginRegistrar:
         """Declare an event the plugin's actions emit. One that exists already may be declared again only
         with the same payload fields: a plugin never changes what flows waiting on it can read."""
         known = self._registry.events.get(name)
-        if known is not None and known.payload_fields != frozenset(payload_fields):
-            raise ValueError(f"event {name!r} is already declared with other payload fields")
+        if known is not None:
+            if known.payload_fields != frozenset(payload_fields):
+                raise ValueError(f"event {name!r} is already declared with other payload fields")
+            return  # declared already, as it is: still its first declarer's
         self._registry.register_event(name, payload_fields)
 
 

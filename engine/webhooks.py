@@ -20,6 +20,7 @@ Each request is signed: ``Ordo-Signature: t=UNIX_TIME,v1=HEX`` where ``HEX`` is 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -201,12 +202,15 @@ def http_sender(client: httpx.Client) -> Sender:
     def send(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int | None, str | None]:
         try:
             check_resolved(check_url(url))
-            response = client.post(url, content=body, headers=headers, timeout=timeout)
+            # Streamed, and closed once the status is in: the answer's body is never read, so an
+            # endpoint cannot hold the sender with a slow or endless one.
+            with client.stream("POST", url, content=body, headers=headers, timeout=timeout) as response:
+                code = response.status_code
         except Exception as exc:  # whatever stops the request is this attempt's failure, not the worker's
             return None, f"{type(exc).__name__}: {exc}"
-        if 200 <= response.status_code < 300:
-            return response.status_code, None
-        return response.status_code, f"HTTP {response.status_code}"
+        if 200 <= code < 300:
+            return code, None
+        return code, f"HTTP {code}"
 
     return send
 
@@ -328,22 +332,35 @@ def deliver_due(
         if (stop is not None and stop.is_set()) or time.monotonic() - started > CLAIM_S / 2:
             _release(database, claimed[index:], worker_id)
             break
-        outgoing = _outgoing(database, delivery_id)
-        if outgoing is None:
-            continue
-        if not outgoing.active:
-            _fail_disabled(database, delivery_id, worker_id)
-            continue
-        if not _renew(database, delivery_id, worker_id, clock.now()):
-            continue
-        timestamp = int(clock.now().timestamp())
-        headers = {**outgoing.headers, "Ordo-Signature": signature(outgoing.secret, timestamp, outgoing.body)}
-        status, error = send(outgoing.url, outgoing.body, headers, TIMEOUT_S)
-        attempted += 1
-        if error is not None:
-            log.info("webhook delivery %s to %s failed: %s", delivery_id, outgoing.url, error)
-        _record(database, delivery_id, worker_id, clock.now(), status, error)
+        try:
+            attempted += _deliver_one(database, clock, worker_id, delivery_id, send)
+        except Exception:
+            # (The database failed us.) What is still claimed goes back for another round or worker,
+            # instead of waiting out its claim; the caller logs the error.
+            with contextlib.suppress(Exception):
+                _release(database, claimed[index:], worker_id)
+            raise
     return attempted
+
+
+def _deliver_one(database: Database, clock: Clock, worker_id: str, delivery_id: str, send: Sender) -> int:
+    """One claimed delivery: sent and its answer recorded (1), or settled without sending (0)."""
+    outgoing = _outgoing(database, delivery_id)
+    if outgoing is None:
+        _release(database, [delivery_id], worker_id)
+        return 0
+    if not outgoing.active:
+        _fail_disabled(database, delivery_id, worker_id)
+        return 0
+    if not _renew(database, delivery_id, worker_id, clock.now()):
+        return 0
+    timestamp = int(clock.now().timestamp())
+    headers = {**outgoing.headers, "Ordo-Signature": signature(outgoing.secret, timestamp, outgoing.body)}
+    status, error = send(outgoing.url, outgoing.body, headers, TIMEOUT_S)
+    if error is not None:
+        log.info("webhook delivery %s to %s failed: %s", delivery_id, outgoing.url, error)
+    _record(database, delivery_id, worker_id, clock.now(), status, error)
+    return 1
 
 
 class DeliveryNotRetryable(Exception):
@@ -364,7 +381,7 @@ def retry_delivery(
     if delivery.status != FAILED:
         raise DeliveryNotRetryable(f"the delivery is {delivery.status}, not failed")
     delivery.status, delivery.attempts = PENDING, 0
-    delivery.next_attempt_at, delivery.last_error = now, None
+    delivery.next_attempt_at, delivery.last_error, delivery.last_status = now, None, None
     return delivery
 
 

@@ -139,9 +139,10 @@ def work_forever(
         outbound.join(OUTBOUND_JOIN_S)
 
 
-# A delivery in flight when the worker stops may take this long to give up (the request's timeout);
-# the deliveries not begun yet are given back at once.
-OUTBOUND_JOIN_S = TIMEOUT_S + 2.0
+# A delivery in flight when the worker stops may take this long to give up (the request's timeout
+# applies to connecting, sending and reading the status each); the deliveries not begun yet are given
+# back at once.
+OUTBOUND_JOIN_S = 3 * TIMEOUT_S + 2.0
 
 
 def outbound_forever(

@@ -29,7 +29,7 @@ def webhook_overview(session: Session) -> dict[str, Any]:
     }
     # Failed ones, and pending ones that have failed at least once (in back-off): what needs a look.
     trouble = session.execute(
-        select(WebhookDelivery, WebhookEndpoint.url)
+        select(WebhookDelivery, WebhookEndpoint.url, WebhookEndpoint.active)
         .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
         .where(
             (WebhookDelivery.status == FAILED)
@@ -48,5 +48,7 @@ def webhook_overview(session: Session) -> dict[str, Any]:
             }
             for endpoint in endpoints
         ],
-        "trouble": [{"delivery": delivery, "url": url} for delivery, url in trouble],
+        "trouble": [
+            {"delivery": delivery, "url": url, "active": active} for delivery, url, active in trouble
+        ],
     }

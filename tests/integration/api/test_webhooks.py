@@ -539,3 +539,39 @@ def test_admins_see_failing_deliveries_in_the_console_and_send_them_again(
     assert log_in(agent, api.keys["agent"]).status_code == 303
     assert agent.get("/ui/webhooks").status_code == 403
     assert 'href="/ui/webhooks"' not in agent.get("/ui/flows").text
+
+
+def test_a_database_error_mid_round_gives_the_remaining_claims_back(
+    api: Api, receiver: Receiver, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import engine.webhooks
+
+    setup_stock(api)
+    endpoint = subscribe(api, receiver.url, ["order_summary.created"])
+    for n in range(3):
+        place(api, example_order(f"EX-{n}"), key=f"k-{n}")
+    fan_out(api.database, api.runtime.clock.now())
+
+    def broken(*_args: Any) -> None:
+        raise RuntimeError("the database went away")
+
+    working = engine.webhooks._record
+    monkeypatch.setattr(engine.webhooks, "_record", broken)
+    with pytest.raises(RuntimeError):
+        deliver_due(api.database, api.runtime.clock, "w1", send=http_sender(client))
+    monkeypatch.setattr(engine.webhooks, "_record", working)
+    # The first was sent and its answer lost (it goes again: at least once); none is left claimed.
+    assert len(receiver.received) == 1
+    assert deliver_due(api.database, api.runtime.clock, "w2", send=http_sender(client)) == 3
+    assert {d["status"] for d in deliveries(api, endpoint["id"])} == {"delivered"}
+
+
+def test_the_console_retry_needs_the_session_s_csrf_token(api: Api) -> None:
+    from fastapi.testclient import TestClient
+
+    from tests.integration.designer.conftest import log_in
+
+    admin = TestClient(api.client.app)
+    assert log_in(admin, api.keys["admin"]).status_code == 303
+    refused = admin.post("/ui/webhooks/deliveries/whd_x/retry", headers={"HX-Request": "true"})
+    assert refused.status_code == 403

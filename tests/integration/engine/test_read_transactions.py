@@ -3,6 +3,7 @@ or holds changes not yet written, still rolls back."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -139,12 +140,13 @@ def test_sqlite_engines_take_the_ping_option_too(tmp_path: Path) -> None:
     engine.dispose()
 
 
-def test_a_commit_that_fails_at_close_is_swallowed_and_rolled_back(
+def test_a_commit_that_fails_at_close_is_swallowed_and_its_connection_discarded(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Closing a session that only read commits; when that COMMIT fails (a connection lost, a server
-    refusing it), the close must not raise over whatever the caller is handling, and the pool hands
-    out a working connection next (the pool's reset rolls back whatever the failed commit left)."""
+    refusing it), the close must not raise over whatever the caller is handling, and the connection is
+    thrown away, not pooled: one whose COMMIT failed before reaching the server is still inside its
+    transaction (on PostgreSQL it would hold its locks), which the pool would take for ended."""
     calls: list[str] = []
 
     def refuse(_dbapi_connection: object) -> None:
@@ -154,17 +156,14 @@ def test_a_commit_that_fails_at_close_is_swallowed_and_rolled_back(
     monkeypatch.setattr(db.engine.dialect, "do_commit", refuse)
     with db.session_factory() as session:
         session.execute(select(OUTBOX.c.id)).all()
+        raw = session.connection().connection.dbapi_connection
     assert calls == ["commit"]  # it was tried, it failed, and the block above did not raise
     monkeypatch.undo()
-    # The next connection the pool hands out is not inside the failed transaction (on PostgreSQL, one
-    # that were would hold its locks until the process ended).
-    with db.engine.connect() as conn:
-        raw = conn.connection.dbapi_connection
-        assert raw is not None
-        if db.dialect == "postgresql":
-            assert raw.info.transaction_status == 0  # psycopg's IDLE
-        else:
-            assert not raw.in_transaction
+    if db.dialect == "postgresql":
+        assert raw is not None and raw.closed
+    else:
+        with pytest.raises(sqlite3.ProgrammingError):
+            raw.execute("SELECT 1")  # type: ignore[union-attr]
     with db.session_factory() as session:
         session.connection().execute(OUTBOX.insert(), _outbox_row("evt_after"))
         session.commit()
