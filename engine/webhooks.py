@@ -294,18 +294,22 @@ def _record(
         session.commit()
 
 
+# What disabling its endpoint leaves of a pending delivery.
+_DISABLED_FAILURE = {
+    "status": FAILED,
+    "next_attempt_at": None,
+    "claimed_by": None,
+    "claimed_until": None,
+    "last_error": DISABLED,
+}
+
+
 def _fail_disabled(database: Database, delivery_id: str, worker_id: str) -> None:
     with database.session_factory() as session:
         session.execute(
             update(WebhookDelivery)
             .where(_mine(delivery_id, worker_id))
-            .values(
-                status=FAILED,
-                next_attempt_at=None,
-                claimed_by=None,
-                claimed_until=None,
-                last_error=DISABLED,
-            )
+            .values(**_DISABLED_FAILURE)
             .execution_options(synchronize_session=False)
         )
         session.commit()
@@ -390,7 +394,7 @@ def fail_pending(session: Session, endpoint_id: str) -> None:
     session.execute(
         update(WebhookDelivery)
         .where(WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.status == PENDING)
-        .values(status=FAILED, next_attempt_at=None, claimed_by=None, claimed_until=None, last_error=DISABLED)
+        .values(**_DISABLED_FAILURE)
         .execution_options(synchronize_session=False)
     )
 
@@ -400,18 +404,3 @@ def run_outbound(
 ) -> int:
     """One round of the outbound thread: fan out new events, then send what is due."""
     return fan_out(database, clock.now()) + deliver_due(database, clock, worker_id, send=send, stop=stop)
-
-
-def describe(delivery: WebhookDelivery) -> dict[str, Any]:
-    return {
-        "id": delivery.id,
-        "event_id": delivery.event_id,
-        "event_name": delivery.event_name,
-        "status": delivery.status,
-        "attempts": delivery.attempts,
-        "last_status": delivery.last_status,
-        "last_error": delivery.last_error,
-        "next_attempt_at": delivery.next_attempt_at.isoformat() if delivery.next_attempt_at else None,
-        "delivered_at": delivery.delivered_at.isoformat() if delivery.delivered_at else None,
-        "created_at": delivery.created_at.isoformat(),
-    }

@@ -17,7 +17,7 @@ from api.problems import Problem
 from engine.models.webhook import ALL_EVENTS, WebhookDelivery, WebhookEndpoint
 from engine.runtime import Runtime
 from engine.webhook_targets import TargetRefused, check_url
-from engine.webhooks import DeliveryNotRetryable, describe, fail_pending, retry_delivery
+from engine.webhooks import DeliveryNotRetryable, fail_pending, retry_delivery
 
 router = APIRouter(
     prefix="/api/v1", tags=["webhooks"], dependencies=[Depends(require_roles(Role.INTEGRATOR))]
@@ -42,6 +42,21 @@ def endpoint_view(endpoint: WebhookEndpoint) -> dict[str, Any]:
         "active": endpoint.active,
         "created_at": endpoint.created_at.isoformat(),
         "disabled_at": endpoint.disabled_at.isoformat() if endpoint.disabled_at else None,
+    }
+
+
+def delivery_view(delivery: WebhookDelivery) -> dict[str, Any]:
+    return {
+        "id": delivery.id,
+        "event_id": delivery.event_id,
+        "event_name": delivery.event_name,
+        "status": delivery.status,
+        "attempts": delivery.attempts,
+        "last_status": delivery.last_status,
+        "last_error": delivery.last_error,
+        "next_attempt_at": delivery.next_attempt_at.isoformat() if delivery.next_attempt_at else None,
+        "delivered_at": delivery.delivered_at.isoformat() if delivery.delivered_at else None,
+        "created_at": delivery.created_at.isoformat(),
     }
 
 
@@ -119,7 +134,7 @@ def list_deliveries(
     if status is not None:
         query = query.where(WebhookDelivery.status == status)
     query = query.order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc()).limit(MAX_LISTED)
-    return {"items": [describe(delivery) for delivery in session.scalars(query)]}
+    return {"items": [delivery_view(delivery) for delivery in session.scalars(query)]}
 
 
 @router.post("/webhooks/{endpoint_id}/deliveries/{delivery_id}/retry")
@@ -135,4 +150,4 @@ def retry(endpoint_id: str, delivery_id: str, request: Request, session: Session
     except DeliveryNotRetryable as exc:
         raise Problem(409, "Not possible", str(exc)) from exc
     session.commit()
-    return describe(delivery)
+    return delivery_view(delivery)

@@ -14,15 +14,12 @@ from typer.testing import CliRunner
 
 import api.installed
 import engine.plugins
-from api.app import create_app
-from api.bootstrap import build_runtime, prepare_database
 from api.cli import app as cli
 from api.installed import plugin_statuses
-from engine.clock import ManualClock
 from engine.db import Database
 from engine.registry import ActionContext, ActionRegistry, PluginRegistrar
 from orders.gateway_plugins import GatewayLoadError, GatewayPlugins
-from tests.integration.api.conftest import Api
+from tests.integration.api.conftest import Api, _api
 from tests.integration.designer.conftest import log_in
 
 
@@ -67,15 +64,8 @@ def broken_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def broken_api(db: Database, broken_plugins: None) -> Iterator[Api]:
-    from api.keys import Role, create_key
-
-    runtime = build_runtime(clock=ManualClock(), registry=ActionRegistry())
-    prepare_database(db, runtime, migrate=False)
-    with db.uow() as uow:
-        keys = {role.value: create_key(uow.session, role=role, name=f"test {role.value}") for role in Role}
-        uow.commit()
-    with TestClient(create_app(db, runtime)) as client:
-        yield Api(client, keys, runtime, db)
+    """The API whose runtime loaded the plugins of ``broken_plugins``."""
+    yield from _api(db)
 
 
 def test_flow_actions_describe_built_in_and_plugin_actions_and_the_events(api: Api) -> None:
