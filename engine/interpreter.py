@@ -187,6 +187,7 @@ def _action(plan: Plan, node: ActionNode, state: RunState, env: StepEnv, now: da
     registry = env.runtime.registry
     if state.attempt == 1:
         state.visits[node.id] = state.visits.get(node.id, 0) + 1
+        state.first_attempt_at = now
     step = _step(state, node.id, node.kind, now)
     definition = registry.get(node.action)
     if definition is None:
@@ -212,6 +213,7 @@ def _action(plan: Plan, node: ActionNode, state: RunState, env: StepEnv, now: da
         node_id=node.id,
         attempt=state.attempt,
         business_key=str(state.visits.get(node.id, 1)),
+        first_attempt_at=state.first_attempt_at,
         clock=env.runtime.clock,
         emitter=env.emitter,
     )
@@ -222,7 +224,7 @@ def _action(plan: Plan, node: ActionNode, state: RunState, env: StepEnv, now: da
         step.outputs = result.value
         if node.bind:
             state.variables[node.bind] = result.value
-        state.attempt = 1
+        state.attempt, state.first_attempt_at = 1, None
         outcome = _next(plan, node.id, step)
         outcome.events = ctx.events
         return outcome
@@ -267,6 +269,7 @@ def _action_failed(
     state.attempt = 1
     error_edge = plan.follow(node.id, EdgeKind.ERROR)
     if error_edge is not None:
+        state.first_attempt_at = None
         state.variables["error"] = {"message": message, "code": code, "category": category, "node": node.id}
         return Outcome(step, next_node=error_edge)
     return _fail(step, message, category, node.id, retry_node=node.id)

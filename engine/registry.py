@@ -85,6 +85,8 @@ class ActionContext:
     node_id: str
     attempt: int
     business_key: str
+    # When the step's first attempt began (None outside a run): see :meth:`decided_at`.
+    first_attempt_at: datetime | None = None
     clock: Clock = field(default_factory=SystemClock)
     emitter: Callable[[str, Mapping[str, Any]], None] | None = None
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
@@ -105,6 +107,16 @@ class ActionContext:
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    def decided_at(self) -> datetime:
+        """The time an action's decisions are made as of: its step's first attempt, for every retry.
+
+        A retry repeats its first attempt's external calls with the same keys, so it must choose what
+        the first attempt chose. A choice that depends on the clock (which authorizations have lapsed)
+        is made as of the first attempt, not as of the retry, or a retry could leave out a call the
+        gateway already carried out and make another in its place.
+        """
+        return self.first_attempt_at or self.clock.now()
 
     def emit(self, event_name: str, payload: Mapping[str, Any]) -> None:
         """Publish a domain event in the step's own transaction (the outbox row commits with it)."""

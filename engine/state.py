@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from engine import codec
+from engine.clock import as_utc
 
 
 @dataclass
@@ -23,6 +24,9 @@ class RunState:
     # key while a retry of the same visit keeps it.
     visits: dict[str, int] = field(default_factory=dict)
     attempt: int = 1
+    # When the first attempt of the step now being tried began: every retry of the step (a manager's
+    # too) decides as of that time, so it makes the same gateway calls with the same keys.
+    first_attempt_at: datetime | None = None
     version_id: str | None = None
     parent_run_id: str | None = None
     parent_index: int | None = None
@@ -48,13 +52,18 @@ class RunState:
         return state
 
     def dump_variables(self) -> dict[str, Any]:
-        return {"vars": codec.encode(self.variables), "visits": dict(self.visits), "attempt": self.attempt}
+        stored = {"vars": codec.encode(self.variables), "visits": dict(self.visits), "attempt": self.attempt}
+        if self.first_attempt_at is not None:
+            stored["first_attempt_at"] = self.first_attempt_at.isoformat()
+        return stored
 
     def load_variables(self, stored: dict[str, Any] | None) -> None:
         stored = stored or {}
         self.variables = stored_variables(stored)
         self.visits = {str(k): int(v) for k, v in (stored.get("visits") or {}).items()}
         self.attempt = int(stored.get("attempt") or 1)
+        first = stored.get("first_attempt_at")
+        self.first_attempt_at = as_utc(datetime.fromisoformat(first)) if first else None
 
 
 def stored_variables(stored: dict[str, Any] | None) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from orders.events import (
     RETURN_ORDER_RECEIVED,
 )
 from orders.flow_scopes import loader, order_scope, summary_scope
-from orders.gateway import GatewayDeclined, GatewayTimeout
+from orders.gateway import GatewayDeclined, GatewayMismatch, GatewayTimeout
 from orders.models import CreditMemo, FulfillmentOrder, Invoice, OrderChange, OrderSummary, ReturnOrder
 from orders.views import (
     change_view,
@@ -117,10 +117,14 @@ class InvoiceOut(BaseModel):
 
 class CaptureFundsIn(_In):
     invoice: RecordArg
+    # Authorize anew what lapsed authorizations no longer cover (off: such a capture fails instead).
+    reauthorize: bool = True
 
 
 class CaptureFundsOut(BaseModel):
     amount: Decimal
+    # What was authorized anew for this capture, because authorizations had lapsed.
+    reauthorized: Decimal = Decimal(0)
 
 
 class ReleaseFundsIn(_In):
@@ -177,6 +181,8 @@ def _domain(category: str) -> Iterator[None]:
         raise ActionError(str(exc), code="gateway_timeout", category=category) from exc
     except GatewayDeclined as exc:
         raise ActionError(str(exc), code="gateway_declined", category=category, retryable=False) from exc
+    except GatewayMismatch as exc:
+        raise ActionError(str(exc), code="gateway_mismatch", category=category, retryable=False) from exc
     except NotAuthorized as exc:
         raise ActionError(str(exc), code="not_authorized", category=category, retryable=False) from exc
     except (Conflict, InvalidTransitionError, QuantityError) as exc:
@@ -203,7 +209,9 @@ def ensure_funds_action(ctx: ActionContext, inputs: EnsureFundsIn) -> EnsureFund
     """Authorize what the amount needs beyond the open authorizations."""
     summary = _summary(ctx)
     with _domain(PAYMENT):
-        auth = payments.ensure_funds(_session(ctx), summary, inputs.amount, key=ctx.idempotency_key)
+        auth = payments.ensure_funds(
+            _session(ctx), summary, inputs.amount, key=ctx.idempotency_key, at=ctx.decided_at()
+        )
     if auth is None:
         return EnsureFundsOut(authorized=Decimal(0))
     return EnsureFundsOut(authorized=auth.amount, authorization_id=auth.id)
@@ -244,23 +252,31 @@ def create_invoice_action(ctx: ActionContext, inputs: CreateInvoiceIn) -> Invoic
 
 
 def capture_funds_action(ctx: ActionContext, inputs: CaptureFundsIn) -> CaptureFundsOut:
-    """Capture exactly the invoice's amount from open authorizations."""
+    """Capture exactly the invoice's amount from usable authorizations (authorizing anew, unless told
+    not to, what lapsed ones no longer cover)."""
     session = _session(ctx)
     invoice_id = _record_id(inputs.invoice, "invoice")
     invoice = session.get(Invoice, invoice_id)
     if invoice is None:
         raise ActionError(f"invoice {invoice_id} does not exist", category=PAYMENT)
     with _domain(PAYMENT):
-        taken = payments.capture_invoice(session, invoice, key=ctx.idempotency_key)
-    total = sum((p.amount for p in taken), Decimal(0))
-    return CaptureFundsOut(amount=money.quantize(total, invoice.summary.currency))
+        captured = payments.capture_invoice(
+            session, invoice, key=ctx.idempotency_key, at=ctx.decided_at(), reauthorize=inputs.reauthorize
+        )
+    currency = invoice.summary.currency
+    total = sum((p.amount for p in captured.payments), Decimal(0))
+    return CaptureFundsOut(
+        amount=money.quantize(total, currency), reauthorized=money.quantize(captured.reauthorized, currency)
+    )
 
 
 def release_funds_action(ctx: ActionContext, inputs: ReleaseFundsIn) -> ReleaseFundsOut:
     """Void the authorizations the order no longer needs (after a cancel, or once it is all billed)."""
     summary = _summary(ctx)
     with _domain(PAYMENT):
-        released = payments.release_funds(_session(ctx), summary, key=ctx.idempotency_key)
+        released = payments.release_funds(
+            _session(ctx), summary, key=ctx.idempotency_key, at=ctx.decided_at()
+        )
     return ReleaseFundsOut(released=money.quantize(released, summary.currency))
 
 
@@ -335,7 +351,7 @@ def register_builtin_actions(registry: ActionRegistry) -> None:
         input_model=CaptureFundsIn,
         output_model=CaptureFundsOut,
         category=PAYMENT,
-        description="Capture exactly an invoice's amount",
+        description="Capture exactly an invoice's amount, authorizing anew what lapsed authorizations left",
     )
     registry.register(
         "release_funds",

@@ -4,11 +4,16 @@ Every call carries an idempotency key; a gateway must return the first successfu
 has seen and never act twice on it. Failures are ``GatewayDeclined`` (the processor said no; retrying
 the same request will not help) or ``GatewayTimeout`` (no answer; the same key may be retried).
 Plugins add processors with ``register_gateway(name, gateway)``.
+
+An authorization lapses: card networks let a processor hold funds for days, not for ever. A gateway
+says when one lapses in its answer (``GatewayResult.expires_at``) or, for all of them, with an
+``authorization_hold`` attribute (a ``timedelta``); one that says neither holds them until voided.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
@@ -36,10 +41,26 @@ class UnknownGateway(GatewayError):
     pass
 
 
+class GatewayMismatch(GatewayError):
+    """The processor answered for another amount than Ordo asked for (a key it had seen with another
+    amount, or a partial approval): its books and Ordo's disagree, and a person must look."""
+
+
+def check_amount(result: GatewayResult, asked: Decimal, operation: str, idempotency_key: str) -> None:
+    """Raise :class:`GatewayMismatch` unless the processor acted on exactly ``asked``."""
+    if result.amount != asked:
+        raise GatewayMismatch(
+            f"the gateway answered the {operation} keyed {idempotency_key} for {result.amount}, "
+            f"not the {asked} asked: reconcile it with the processor's records"
+        )
+
+
 @dataclass(frozen=True)
 class GatewayResult:
     reference: str
     amount: Decimal
+    # When an authorization stops holding funds, where the processor says (see authorization_expiry).
+    expires_at: datetime | None = None
 
 
 class PaymentGateway(Protocol):
@@ -101,6 +122,17 @@ def gateway_for(session: Session, name: str) -> PaymentGateway:
 
         return SimulatedGateway()
     return get_gateway(name)
+
+
+def authorization_expiry(
+    gateway: PaymentGateway, result: GatewayResult, authorized_at: datetime
+) -> datetime | None:
+    """When an authorization ``gateway`` gave at ``authorized_at`` lapses: as its answer says, else
+    after the gateway's ``authorization_hold``; None when it says neither (held until voided)."""
+    if result.expires_at is not None:
+        return result.expires_at
+    hold = getattr(gateway, "authorization_hold", None)
+    return authorized_at + hold if isinstance(hold, timedelta) else None
 
 
 def gateway_names() -> list[str]:

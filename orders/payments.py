@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import cast
 
@@ -13,7 +15,7 @@ from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 from engine.db.plain_load import RecordQuery
 from orders import money
 from orders.errors import NotAuthorized
-from orders.gateway import gateway_for
+from orders.gateway import authorization_expiry, check_amount, gateway_for
 from orders.models import (
     AuthorizationStatus,
     Invoice,
@@ -29,13 +31,37 @@ PAYMENTS = cast(Table, Payment.__table__)
 ORDERS = cast(Table, Order.__table__)
 
 
-def open_authorizations(summary: OrderSummary) -> list[PaymentAuthorization]:
-    """Authorizations with money left to capture, oldest first."""
-    return [
-        auth
-        for auth in summary.authorizations
-        if auth.status == AuthorizationStatus.AUTHORIZED and auth.remaining > 0
-    ]
+def open_authorizations(summary: OrderSummary, at: datetime) -> list[PaymentAuthorization]:
+    """Authorizations captures can draw on at ``at``, oldest first."""
+    return [auth for auth in summary.authorizations if auth.usable_at(at)]
+
+
+def lapse_expired(summary: OrderSummary, at: datetime) -> Decimal:
+    """Mark the authorizations past their expiry at ``at`` as lapsed, and take what they held off the
+    summary's authorized total: what lapsed."""
+    lapsed = ZERO
+    for auth in summary.authorizations:
+        if (
+            auth.status == AuthorizationStatus.AUTHORIZED
+            and auth.expires_at is not None
+            and auth.expires_at <= at
+        ):
+            amount = auth.lapse()
+            summary.authorized_total -= amount
+            lapsed += amount
+    return lapsed
+
+
+def plan_draws(remaining: Sequence[Decimal], outstanding: Decimal) -> tuple[list[Decimal], Decimal]:
+    """What to take from each source, in order, towards ``outstanding`` (all of each until it is met),
+    and the shortfall the sources cannot cover."""
+    takes: list[Decimal] = []
+    left = max(outstanding, ZERO)
+    for held in remaining:
+        take = min(held, left)
+        takes.append(take)
+        left -= take
+    return takes, left
 
 
 _PAYMENT_METHOD = select(ORDERS.c.payment_gateway, ORDERS.c.payment_token).where(
@@ -57,9 +83,10 @@ def _gateway_and_token(session: Session, summary: OrderSummary) -> tuple[str, st
 
 
 def ensure_funds(
-    session: Session, summary: OrderSummary, amount: Decimal, *, key: str
+    session: Session, summary: OrderSummary, amount: Decimal, *, key: str, at: datetime
 ) -> PaymentAuthorization | None:
-    """Authorize what ``amount`` needs beyond open authorizations; None when it is already covered.
+    """Authorize what ``amount`` needs beyond the authorizations usable at ``at``; None when it is
+    already covered. Authorizations past their expiry are marked lapsed first: they cover nothing.
 
     A retry with the same ``key`` finds the authorization it made instead of asking again. It looks
     among the summary's authorizations, which the cover below needs loaded anyway: an authorization is
@@ -69,29 +96,49 @@ def ensure_funds(
         if auth.idempotency_key == key:
             return auth
     target = money.require_exact(amount, summary.currency)
-    covered = sum((auth.remaining for auth in open_authorizations(summary)), ZERO)
+    lapse_expired(summary, at)
+    covered = sum((auth.remaining for auth in open_authorizations(summary, at)), ZERO)
     needed = target - covered
     if needed <= 0:
+        write_pending(session)
         return None
     gateway_name, token = _gateway_and_token(session, summary)
+    auth = _authorize(session, summary, gateway_name, token, needed, key=key, at=at)
+    write_pending(session)
+    return auth
+
+
+def _authorize(
+    session: Session,
+    summary: OrderSummary,
+    gateway_name: str,
+    token: str,
+    amount: Decimal,
+    *,
+    key: str,
+    at: datetime,
+) -> PaymentAuthorization:
+    """A new authorization of ``amount``: the gateway's answer first, our rows after, so nothing is
+    written for a declined or lost call. It lapses when the gateway says (from ``at``, the earliest
+    the gateway can have given it)."""
     gateway = gateway_for(session, gateway_name)
-    # The gateway's answer first, our rows after: nothing is written for a declined or lost call.
     result = gateway.authorize(
-        session, token=token, amount=needed, currency=summary.currency, idempotency_key=key
+        session, token=token, amount=amount, currency=summary.currency, idempotency_key=key
     )
+    check_amount(result, amount, "authorization", key)
     auth = PaymentAuthorization(
         summary=summary,
         gateway=gateway_name,
         token=token,
-        amount=needed,
-        remaining=needed,
+        amount=amount,
+        remaining=amount,
         status=AuthorizationStatus.AUTHORIZED,
+        expires_at=authorization_expiry(gateway, result, at),
         idempotency_key=key,
         gateway_reference=result.reference,
     )
     session.add(auth)
-    summary.authorized_total += needed
-    write_pending(session)
+    summary.authorized_total += amount
     return auth
 
 
@@ -129,31 +176,64 @@ def _authorizations_and_captured(session: Session, invoice: Invoice) -> Decimal:
     return Decimal(rows[0][1][0])
 
 
-def capture_invoice(session: Session, invoice: Invoice, *, key: str) -> list[Payment]:
-    """Capture exactly what of ``invoice`` is not captured yet, from open authorizations, oldest first.
+@dataclass(frozen=True)
+class Captured:
+    """What a capture took (one payment per authorization drawn on) and what it authorized anew for
+    the part lapsed authorizations no longer covered."""
 
-    One gateway capture per authorization drawn on, keyed ``key`` (the first) and ``key:N`` after, so
-    a retry repeats none of them. Nothing to capture (a 0.00 invoice, or a retry after success): [].
+    payments: list[Payment]
+    reauthorized: Decimal = ZERO
+
+
+def capture_invoice(
+    session: Session, invoice: Invoice, *, key: str, at: datetime, reauthorize: bool = True
+) -> Captured:
+    """Capture exactly what of ``invoice`` is not captured yet, from the authorizations usable at
+    ``at``, oldest first.
+
+    Authorizations past their expiry are marked lapsed. When those still usable do not cover the
+    invoice and some of the order's authorizations have lapsed, the shortfall is authorized anew on
+    the order's payment method (keyed ``key:reauthorize``) before anything is captured. With
+    ``reauthorize`` off, with nothing lapsed, or when that is declined, nothing is captured.
+
+    Each capture is keyed by its authorization (``key:<authorization id>``, the new one's
+    ``key:reauthorized``), so a retry, deciding as of the same ``at``, repeats exactly the calls of
+    the first attempt. A gateway answering for another amount than asked raises ``GatewayMismatch``.
+    Nothing to capture (a 0.00 invoice, or a retry after success): no payments.
     """
     summary = invoice.summary
     outstanding = invoice.total - _authorizations_and_captured(session, invoice)
     if outstanding <= 0:
-        return []
-    sources = open_authorizations(summary)
-    available = sum((auth.remaining for auth in sources), ZERO)
-    if available < outstanding:
-        raise NotAuthorized(
-            f"cannot capture {money.quantize(outstanding, summary.currency)} {summary.currency}: "
-            f"only {money.quantize(available, summary.currency)} is authorized"
-        )
+        return Captured([])
+    lapse_expired(summary, at)
+    lapsed = sum(
+        (auth.remaining for auth in summary.authorizations if auth.status == AuthorizationStatus.EXPIRED),
+        ZERO,
+    )
+    sources = open_authorizations(summary, at)
+    takes, shortfall = plan_draws([auth.remaining for auth in sources], outstanding)
     gateway_name, token = _gateway_and_token(session, summary)
+    renewed: PaymentAuthorization | None = None
+    if shortfall > 0:
+        # Only lapsing makes a shortfall that authorizing again mends; any other is a fault to show.
+        if not (reauthorize and lapsed):
+            available = outstanding - shortfall
+            raise NotAuthorized(
+                f"cannot capture {money.quantize(outstanding, summary.currency)} {summary.currency}: "
+                f"only {money.quantize(available, summary.currency)} is authorized"
+                + (f" ({money.quantize(lapsed, summary.currency)} lapsed)" if lapsed else "")
+            )
+        renewed = _authorize(
+            session, summary, gateway_name, token, shortfall, key=f"{key}:reauthorize", at=at
+        )
+        sources.append(renewed)
+        takes.append(shortfall)
     gateway = gateway_for(session, gateway_name)
     payments: list[Payment] = []
-    for n, auth in enumerate(sources):
-        if outstanding <= 0:
-            break
-        take = min(auth.remaining, outstanding)
-        call_key = key if n == 0 else f"{key}:{n}"
+    for auth, take in zip(sources, takes, strict=True):
+        if take <= 0:
+            continue
+        call_key = f"{key}:reauthorized" if auth is renewed else f"{key}:{auth.id}"
         result = gateway.capture(
             session,
             token=token,
@@ -162,6 +242,7 @@ def capture_invoice(session: Session, invoice: Invoice, *, key: str) -> list[Pay
             currency=summary.currency,
             idempotency_key=call_key,
         )
+        check_amount(result, take, "capture", call_key)
         auth.draw(take)
         payment = Payment(
             summary=summary,
@@ -178,15 +259,14 @@ def capture_invoice(session: Session, invoice: Invoice, *, key: str) -> list[Pay
         payments.append(payment)
         summary.captured_total += take
         summary.authorized_total -= take
-        outstanding -= take
     write_pending(session)
-    return payments
+    return Captured(payments, shortfall if renewed is not None else ZERO)
 
 
-def spare_authorizations(summary: OrderSummary) -> list[PaymentAuthorization]:
-    """Open authorizations the order can do without, given what is left to capture (the balance due;
-    nothing once the order is paid or canceled)."""
-    return choose_spare(open_authorizations(summary), max(summary.balance_due, ZERO))
+def spare_authorizations(summary: OrderSummary, at: datetime) -> list[PaymentAuthorization]:
+    """Authorizations usable at ``at`` that the order can do without, given what is left to capture
+    (the balance due; nothing once the order is paid or canceled)."""
+    return choose_spare(open_authorizations(summary, at), max(summary.balance_due, ZERO))
 
 
 def choose_spare(
@@ -204,14 +284,17 @@ def choose_spare(
     return spare
 
 
-def release_funds(session: Session, summary: OrderSummary, *, key: str) -> Decimal:
+def release_funds(session: Session, summary: OrderSummary, *, key: str, at: datetime) -> Decimal:
     """Void the authorizations the order no longer needs (see :func:`spare_authorizations`), so the
-    customer's card is not held for money that will never be captured: what was released.
+    customer's card is not held for money that will never be captured: what was released. Those past
+    their expiry at ``at`` are marked lapsed instead (there is nothing left to void).
 
     Each void is keyed ``key:<authorization id>``, so a retry repeats none that went through.
     """
-    spare = spare_authorizations(summary)
+    lapse_expired(summary, at)
+    spare = spare_authorizations(summary, at)
     if not spare:
+        write_pending(session)
         return ZERO
     gateway_name, token = _gateway_and_token(session, summary)
     gateway = gateway_for(session, gateway_name)

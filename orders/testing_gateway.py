@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import weakref
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any, cast
 
@@ -73,10 +74,12 @@ def _own_engine(engine: Engine) -> Engine:
 
 class TestGateway:
     """The ``test`` processor. Tokens: ``tok_ok`` approves, ``tok_decline`` declines authorizations,
-    ``tok_capture_fail`` declines captures, ``tok_flaky`` times out on a key's first call."""
+    ``tok_capture_fail`` declines captures, ``tok_flaky`` times out on a key's first call.
+    Authorizations hold for seven days, as a card network's usually do."""
 
     __test__ = False  # not a pytest test class
     name = "test"
+    authorization_hold = timedelta(days=7)
 
     def _decide(self, operation: str, token: str, attempt: int) -> str:
         if token == "tok_flaky":

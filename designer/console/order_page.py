@@ -99,7 +99,7 @@ def payments(summary: OrderSummary) -> dict[str, list[dict[str, Any]]]:
     return {
         "authorizations": [
             {"id": a.id, "gateway": a.gateway, "status": a.status.value, "amount": amount(a.amount),
-             "remaining": amount(a.remaining), "at": a.created_at}
+             "remaining": amount(a.remaining), "at": a.created_at, "expires_at": a.expires_at}
             for a in summary.authorizations
         ],
         "captures": [

@@ -67,6 +67,8 @@ class AuthorizationStatus(StrEnum):
     DECLINED = "Declined"
     CLOSED = "Closed"
     VOIDED = "Voided"
+    # Lapsed at the processor before all of it was captured: what it held is no longer there.
+    EXPIRED = "Expired"
 
 
 class PaymentStatus(StrEnum):

@@ -59,6 +59,22 @@ class PaymentAuthorization(GatewayColumns, Record):
         if self.remaining == 0:
             self.status = AuthorizationStatus.CLOSED
 
+    def usable_at(self, when: datetime) -> bool:
+        """Whether captures can still draw on this authorization at ``when``."""
+        return (
+            self.status == AuthorizationStatus.AUTHORIZED
+            and self.remaining > 0
+            and (self.expires_at is None or self.expires_at > when)
+        )
+
+    def lapse(self) -> Decimal:
+        """Mark an authorization past its expiry as lapsed: what it held, which ``remaining`` goes on
+        showing (captures can no longer draw on it)."""
+        if self.status != AuthorizationStatus.AUTHORIZED:
+            raise MoneyError(f"authorization {self.id} is {self.status}: it cannot lapse")
+        self.status = AuthorizationStatus.EXPIRED
+        return self.remaining
+
     def void(self) -> Decimal:
         """Give back what this authorization still holds (voided at the gateway): what was released."""
         if self.status != AuthorizationStatus.AUTHORIZED:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
+from engine.clock import ManualClock
 from tests.integration.api.conftest import Api
+from tests.integration.api.service_helpers import item_id, run_ok, summary
 from tests.integration.api.test_worked_example import example_order, place
 from tests.integration.designer.conftest import Ui
 
@@ -133,3 +136,19 @@ def test_integrator_cannot_open_the_console(api: Api, ui: Any) -> None:
     page = client.get("/ui/dashboard", follow_redirects=False)
     assert page.status_code == 303 and page.headers["location"].startswith("/ui/login")
     client.close()
+
+
+def test_order_view_shows_when_an_authorization_lapses_and_what_lapsed(
+    api: Api, ui: Any, order: dict[str, Any]
+) -> None:
+    agent: Ui = ui("agent")
+    clock = api.runtime.clock
+    assert isinstance(clock, ManualClock)
+    lapses = (clock.now() + timedelta(days=7)).strftime("%Y-%m-%d %H:%M")
+    assert f"51.98 remaining · lapses {lapses} UTC" in agent.get(f"/ui/orders/{order['id']}").text
+    clock.advance(delta=timedelta(days=8))
+    view = summary(api, order["id"])
+    lines = [{"item_id": item_id(view, sku), "quantity": q} for sku, q in (("SKU-A", 2), ("SKU-B", 1))]
+    run_ok(api, order["id"], "cancel", {"lines": lines})
+    text = agent.get(f"/ui/orders/{order['id']}").text
+    assert "status-Expired" in text and "51.98 lapsed" in text and " · lapses " not in text

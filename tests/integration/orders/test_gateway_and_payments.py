@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal as D
 
 import pytest
 
 from engine.db import Database
 from orders.errors import PaymentError
-from orders.gateway import GatewayDeclined, GatewayTimeout, calls_for, get_gateway
-from orders.models import OrderSummary
+from orders.gateway import (
+    GatewayDeclined,
+    GatewayMismatch,
+    GatewayResult,
+    GatewayTimeout,
+    calls_for,
+    get_gateway,
+)
+from orders.gateway import _gateways as gateway_registry
+from orders.models import AuthorizationStatus, OrderSummary
 from orders.payments import ensure_funds
-from tests.integration.orders.conftest import capture, worked_example_body
+from tests.integration.orders.conftest import NOW, capture, worked_example_body
 
 
 def _authorize(db: Database, token: str, key: str, amount: str = "10.00") -> str:
@@ -91,14 +100,14 @@ def test_ensure_funds_is_idempotent_and_tops_up(world: Database) -> None:
         sid = summary.id
     with world.session_factory() as session:
         summary = session.get_one(OrderSummary, sid)
-        auth = ensure_funds(session, summary, D("40.00"), key="run:ensure:1")
+        auth = ensure_funds(session, summary, D("40.00"), key="run:ensure:1", at=NOW)
         session.commit()
         assert auth is not None and auth.amount == D("40.00")
     with world.session_factory() as session:
         summary = session.get_one(OrderSummary, sid)
-        assert ensure_funds(session, summary, D("40.00"), key="run:ensure:1") is not None
+        assert ensure_funds(session, summary, D("40.00"), key="run:ensure:1", at=NOW) is not None
         assert summary.authorized_total == D("40.00")
-        top_up = ensure_funds(session, summary, summary.balance_due, key="run:ensure:2")
+        top_up = ensure_funds(session, summary, summary.balance_due, key="run:ensure:2", at=NOW)
         session.commit()
         assert top_up is not None and top_up.amount == D("11.98")
         assert summary.authorized_total == D("51.98")
@@ -110,6 +119,60 @@ def test_a_declined_authorization_writes_nothing(world: Database) -> None:
         summary = capture(session, worked_example_body(token="tok_decline"))
         session.commit()
         with pytest.raises(PaymentError):
-            ensure_funds(session, summary, summary.balance_due, key="run:decline")
+            ensure_funds(session, summary, summary.balance_due, key="run:decline", at=NOW)
+        assert summary.authorizations == []
+        assert summary.authorized_total == 0
+
+
+def test_ensure_funds_counts_no_lapsed_authorization_and_authorizes_in_full_again(world: Database) -> None:
+    with world.session_factory() as session:
+        summary = capture(session, worked_example_body())
+        first = ensure_funds(session, summary, summary.balance_due, key="run:lapse:1", at=NOW)
+        session.commit()
+        assert first is not None and first.expires_at == NOW + timedelta(days=7)
+    later = NOW + timedelta(days=7)  # the moment it lapses
+    with world.session_factory() as session:
+        summary = session.get_one(OrderSummary, summary.id)
+        again = ensure_funds(session, summary, summary.balance_due, key="run:lapse:2", at=later)
+        session.commit()
+        assert again is not None and again.amount == D("51.98")
+        assert again.expires_at == later + timedelta(days=7)
+        assert [(a.status, a.remaining) for a in summary.authorizations] == [
+            (AuthorizationStatus.EXPIRED, D("51.98")),
+            (AuthorizationStatus.AUTHORIZED, D("51.98")),
+        ]
+        assert summary.authorized_total == D("51.98")
+        # Covered by the new one a second before it lapses too.
+        assert (
+            ensure_funds(
+                session,
+                summary,
+                summary.balance_due,
+                key="run:lapse:3",
+                at=later + timedelta(days=7, seconds=-1),
+            )
+            is None
+        )
+
+
+class _HalfApproving:
+    """A processor that approves half of what it is asked (a partial approval)."""
+
+    name = "half"
+
+    def authorize(
+        self, session: object, *, token: str, amount: D, currency: str, idempotency_key: str
+    ) -> GatewayResult:
+        return GatewayResult("half_1", amount / 2)
+
+
+def test_an_authorization_for_another_amount_than_asked_is_a_mismatch_and_writes_nothing(
+    world: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(gateway_registry, "test", _HalfApproving())
+    with world.session_factory() as session:
+        summary = capture(session, worked_example_body())
+        with pytest.raises(GatewayMismatch, match=r"not the 51\.98 asked"):
+            ensure_funds(session, summary, summary.balance_due, key="run:half", at=NOW)
         assert summary.authorizations == []
         assert summary.authorized_total == 0

@@ -30,7 +30,7 @@ from tests.integration.orders.conftest import NOW, capture, worked_example_body
 def _routed(session: Session, number: str = "S-1") -> OrderSummary:
     summary = capture(session, worked_example_body(number))
     result = routing.route_order(session, summary)
-    payments.ensure_funds(session, summary, summary.balance_due, key=f"{number}:auth")
+    payments.ensure_funds(session, summary, summary.balance_due, key=f"{number}:auth", at=NOW)
     fulfillment.create_fulfillment_orders(session, summary, result.allocations)
     session.flush()
     return summary
@@ -41,7 +41,7 @@ def _ship_all(session: Session, summary: OrderSummary, key: str) -> None:
         if fo.is_open:
             fulfillment.ship(session, fo.id, carrier="UPS", tracking_number="1Z", now=NOW)
             invoice = billing.create_invoice(session, fo)
-            payments.capture_invoice(session, invoice, key=f"{key}:{n}")
+            payments.capture_invoice(session, invoice, key=f"{key}:{n}", at=NOW)
 
 
 def _item(summary: OrderSummary, sku: str) -> str:

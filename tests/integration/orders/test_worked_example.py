@@ -52,10 +52,10 @@ def test_worked_example_end_to_end(world: Database) -> None:
 
     with db.session_factory() as session:
         summary = session.get_one(OrderSummary, sid)
-        auth = ensure_funds(session, summary, summary.balance_due, key="run1:ensure:1")
+        auth = ensure_funds(session, summary, summary.balance_due, key="run1:ensure:1", at=NOW)
         assert auth is not None and auth.amount == D("51.98")
         # Covered now: a second call authorizes nothing more.
-        assert ensure_funds(session, summary, summary.balance_due, key="run1:ensure:2") is None
+        assert ensure_funds(session, summary, summary.balance_due, key="run1:ensure:2", at=NOW) is None
         fos = create_fulfillment_orders(session, summary, routing.allocations)
         assert len(fos) == 2
         session.commit()
@@ -90,7 +90,7 @@ def test_worked_example_end_to_end(world: Database) -> None:
             invoice_id = invoice.id
         with db.session_factory() as session:
             invoice = session.get_one(Invoice, invoice_id)
-            payments = capture_invoice(session, invoice, key=f"run-{location}:capture:1")
+            payments = capture_invoice(session, invoice, key=f"run-{location}:capture:1", at=NOW).payments
             assert sum(p.amount for p in payments) == D(expected)
             session.commit()
             totals_after.append(summary_view(session, invoice.summary)["totals"])
@@ -116,7 +116,7 @@ def test_worked_example_end_to_end(world: Database) -> None:
         fo = session.get_one(FulfillmentOrder, fo_ids["WH1"])
         again = create_invoice(session, fo)
         assert again.id == invoice_id
-        assert capture_invoice(session, again, key="another-key") == []
+        assert capture_invoice(session, again, key="another-key", at=NOW).payments == []
         assert session.scalar(select(func.count()).select_from(Invoice)) == 2
         assert session.scalar(select(func.count()).select_from(Payment)) == 2
         with pytest.raises(Conflict):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +21,8 @@ class Effects:
         self.calls: Counter[str] = Counter()
         self.effects: Counter[str] = Counter()
         self.keys: list[str] = []
+        # The time each charge decided as of (ActionContext.decided_at), attempt by attempt.
+        self.decided: list[datetime] = []
         self.fail_first: dict[str, int] = {}
         self.summaries: dict[str, dict[str, Any]] = {}
         self.things: dict[str, dict[str, Any]] = {}
@@ -78,6 +81,7 @@ def build_registry(effects: Effects) -> ActionRegistry:
         with effects.lock:
             effects.calls["charge"] += 1
             effects.keys.append(ctx.idempotency_key)
+            effects.decided.append(ctx.decided_at())
             remaining = effects.fail_first.get("charge", 0)
             if remaining > 0:
                 effects.fail_first["charge"] = remaining - 1

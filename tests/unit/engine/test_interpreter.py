@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 
 import dsl
 from engine.clock import ManualClock
 from engine.memory import MemoryEngine
 from engine.runtime import Runtime
+from engine.state import RunState
 from tests.unit.engine.catalog import Effects
 
 Make = Callable[[str], MemoryEngine]
@@ -108,6 +110,50 @@ def test_idempotency_key_is_stable_across_retries(
     assert len(effects.keys) == 3 and len(set(effects.keys)) == 1
     assert effects.keys[0] == f"{run.state.id}:pay.1:1"
     assert run.state.variables["c"]["attempt"] == 3
+
+
+def test_every_retry_decides_as_of_its_first_attempt(
+    engine_for: Make, effects: Effects, clock: ManualClock
+) -> None:
+    effects.fail_first["charge"] = 2
+    engine = engine_for(RETRY)
+    started = clock.now()
+    run = engine.start("pay")
+    # Stored as a run waiting for its retry is, and read back.
+    stored = RunState(id="r", flow_id="pay", version_number=1, subject_id=None, node=None)
+    stored.load_variables(run.state.dump_variables())
+    assert stored.attempt == 2 and stored.first_attempt_at == started
+    for _ in range(2):
+        clock.advance(60)
+        engine.run_due()
+    assert run.status == "completed"
+    assert effects.decided == [started, started, started]
+    # Done with the step: nothing of it is left to store.
+    assert run.state.first_attempt_at is None
+    assert "first_attempt_at" not in run.state.dump_variables()
+
+
+def test_a_new_visit_of_a_node_decides_as_of_its_own_first_attempt(
+    engine_for: Make, effects: Effects, clock: ManualClock
+) -> None:
+    engine = engine_for("""
+flow twice "Twice"
+  set n = 0
+again:
+  do charge(amount: 1)
+  set n = n + 1
+  wait 1h
+  if n < 2 -> again
+  done
+end
+""")
+    first = clock.now()
+    run = engine.start("twice")
+    for _ in range(2):
+        clock.advance(3600)
+        engine.run_due()
+    assert run.status == "completed"
+    assert effects.decided == [first, first + timedelta(hours=1)]
 
 
 def test_a_loop_gets_a_new_key_on_each_visit(engine_for: Make, effects: Effects) -> None:
