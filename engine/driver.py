@@ -161,10 +161,15 @@ def _steps(
         if isinstance(node, ActionNode):
             definition = registry.get(node.action)
             external = definition is not None and definition.external
+            # The time the step's calls are decided as of is stored before any of them goes out, so a
+            # step run again after a crash decides as its lost attempt did (ActionContext.decided_at).
+            pin = external and state.attempt == 1 and state.first_attempt_at is None
+            if pin:
+                state.first_attempt_at = runtime.clock.now()
             # A service run that refuses must leave nothing behind: it commits nothing before its
             # first action has succeeded, external or not. After that, as every run, it commits
             # before a call goes out, so no refund or void is sent for a change a crash could undo.
-            if external and holds_work and not (refusable and not acted):
+            if external and (holds_work or pin) and not (refusable and not acted):
                 if not _save_and_commit(session, runtime, row, pending, Outcome(None), claimed_by=worker_id):
                     return "conflict"
                 committed, holds_work, pending = True, False, []

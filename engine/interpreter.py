@@ -187,7 +187,8 @@ def _action(plan: Plan, node: ActionNode, state: RunState, env: StepEnv, now: da
     registry = env.runtime.registry
     if state.attempt == 1:
         state.visits[node.id] = state.visits.get(node.id, 0) + 1
-        state.first_attempt_at = now
+        if state.first_attempt_at is None:  # (the driver sets it for an external step, before its commit)
+            state.first_attempt_at = now
     step = _step(state, node.id, node.kind, now)
     definition = registry.get(node.action)
     if definition is None:

@@ -118,6 +118,12 @@ class ActionContext:
         """
         return self.first_attempt_at or self.clock.now()
 
+    @property
+    def retried_from_before_first_attempt_at(self) -> bool:
+        """A retry of a step whose first attempt was made before Ordo kept its time (stored by an
+        earlier release): its calls went out keyed as that release keyed them."""
+        return self.attempt > 1 and self.first_attempt_at is None
+
     def emit(self, event_name: str, payload: Mapping[str, Any]) -> None:
         """Publish a domain event in the step's own transaction (the outbox row commits with it)."""
         self.events.append((event_name, dict(payload)))

@@ -7,6 +7,7 @@ from typing import Any, Literal, cast
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import String
+from sqlalchemy.engine import Connection
 from sqlalchemy.types import TypeDecorator
 
 from engine.db import make_engine
@@ -48,7 +49,7 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
-        _run_on(connection)
+        _run_on(cast(Connection, connection))
         return
     url = config.get_main_option("sqlalchemy.url")
     assert url, "sqlalchemy.url is not set"
@@ -60,17 +61,40 @@ def run_migrations_online() -> None:
         engine.dispose()
 
 
-def _run_on(connection: object) -> None:
+def _run_on(connection: Connection) -> None:
     # SQLite cannot ALTER most things in place; batch mode rebuilds tables the way Alembic knows how.
     context.configure(
-        connection=connection,  # type: ignore[arg-type]
+        connection=connection,
         target_metadata=target_metadata,
         render_item=render_item,
         render_as_batch=True,
         compare_type=True,
     )
-    with context.begin_transaction():
-        context.run_migrations()
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # Rebuilding a table drops the old one, which a row of another table may point at: SQLite
+        # refuses that while it enforces foreign keys. The switch only works outside a transaction,
+        # and every key is checked before the migration's transaction commits.
+        _end_transaction(connection)
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        _end_transaction(connection)
+    try:
+        with context.begin_transaction():
+            context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise RuntimeError(f"the migration left rows pointing at nothing: {broken[:5]}")
+    finally:
+        if sqlite:
+            _end_transaction(connection)
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            _end_transaction(connection)
+
+
+def _end_transaction(connection: Connection) -> None:
+    if connection.in_transaction():
+        connection.commit()
 
 
 if context.is_offline_mode():

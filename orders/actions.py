@@ -261,7 +261,12 @@ def capture_funds_action(ctx: ActionContext, inputs: CaptureFundsIn) -> CaptureF
         raise ActionError(f"invoice {invoice_id} does not exist", category=PAYMENT)
     with _domain(PAYMENT):
         captured = payments.capture_invoice(
-            session, invoice, key=ctx.idempotency_key, at=ctx.decided_at(), reauthorize=inputs.reauthorize
+            session,
+            invoice,
+            key=ctx.idempotency_key,
+            at=ctx.decided_at(),
+            reauthorize=inputs.reauthorize,
+            keys_by_position=ctx.retried_from_before_first_attempt_at,
         )
     currency = invoice.summary.currency
     total = sum((p.amount for p in captured.payments), Decimal(0))

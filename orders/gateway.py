@@ -13,7 +13,7 @@ says when one lapses in its answer (``GatewayResult.expires_at``) or, for all of
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
@@ -130,7 +130,11 @@ def authorization_expiry(
     """When an authorization ``gateway`` gave at ``authorized_at`` lapses: as its answer says, else
     after the gateway's ``authorization_hold``; None when it says neither (held until voided)."""
     if result.expires_at is not None:
-        return result.expires_at
+        # A processor's time without a zone is taken as UTC: refusing it now, after the processor
+        # acted, would leave its authorization unrecorded.
+        if result.expires_at.tzinfo is None:
+            return result.expires_at.replace(tzinfo=UTC)
+        return result.expires_at.astimezone(UTC)
     hold = getattr(gateway, "authorization_hold", None)
     return authorized_at + hold if isinstance(hold, timedelta) else None
 

@@ -186,19 +186,27 @@ class Captured:
 
 
 def capture_invoice(
-    session: Session, invoice: Invoice, *, key: str, at: datetime, reauthorize: bool = True
+    session: Session,
+    invoice: Invoice,
+    *,
+    key: str,
+    at: datetime,
+    reauthorize: bool = True,
+    keys_by_position: bool = False,
 ) -> Captured:
     """Capture exactly what of ``invoice`` is not captured yet, from the authorizations usable at
     ``at``, oldest first.
 
     Authorizations past their expiry are marked lapsed. When those still usable do not cover the
-    invoice and some of the order's authorizations have lapsed, the shortfall is authorized anew on
-    the order's payment method (keyed ``key:reauthorize``) before anything is captured. With
-    ``reauthorize`` off, with nothing lapsed, or when that is declined, nothing is captured.
+    invoice and no more is missing than lapsed, the shortfall is authorized anew on the order's
+    payment method (keyed ``key:reauth``) before anything is captured. With ``reauthorize`` off, with
+    more missing than lapsed, or when that is declined, nothing is captured.
 
     Each capture is keyed by its authorization (``key:<authorization id>``, the new one's
-    ``key:reauthorized``), so a retry, deciding as of the same ``at``, repeats exactly the calls of
-    the first attempt. A gateway answering for another amount than asked raises ``GatewayMismatch``.
+    ``key:reauth-capture``), so a retry, deciding as of the same ``at``, repeats exactly the calls of
+    the first attempt. (``keys_by_position`` keys them as releases before this one did, ``key`` then
+    ``key:N`` by position, for the retry of a capture such a release first tried.) A gateway
+    answering for another amount than asked raises ``GatewayMismatch``.
     Nothing to capture (a 0.00 invoice, or a retry after success): no payments.
     """
     summary = invoice.summary
@@ -207,7 +215,11 @@ def capture_invoice(
         return Captured([])
     lapse_expired(summary, at)
     lapsed = sum(
-        (auth.remaining for auth in summary.authorizations if auth.status == AuthorizationStatus.EXPIRED),
+        (
+            auth.remaining
+            for auth in summary.authorizations
+            if auth.status == AuthorizationStatus.EXPIRED and not auth.usable_at(at)
+        ),
         ZERO,
     )
     sources = open_authorizations(summary, at)
@@ -215,25 +227,27 @@ def capture_invoice(
     gateway_name, token = _gateway_and_token(session, summary)
     renewed: PaymentAuthorization | None = None
     if shortfall > 0:
-        # Only lapsing makes a shortfall that authorizing again mends; any other is a fault to show.
-        if not (reauthorize and lapsed):
+        # Only lapsing makes a shortfall that authorizing again mends, and for no more than lapsed;
+        # any other is a fault to show.
+        if not (reauthorize and shortfall <= lapsed):
             available = outstanding - shortfall
             raise NotAuthorized(
                 f"cannot capture {money.quantize(outstanding, summary.currency)} {summary.currency}: "
                 f"only {money.quantize(available, summary.currency)} is authorized"
                 + (f" ({money.quantize(lapsed, summary.currency)} lapsed)" if lapsed else "")
             )
-        renewed = _authorize(
-            session, summary, gateway_name, token, shortfall, key=f"{key}:reauthorize", at=at
-        )
+        renewed = _authorize(session, summary, gateway_name, token, shortfall, key=f"{key}:reauth", at=at)
         sources.append(renewed)
         takes.append(shortfall)
     gateway = gateway_for(session, gateway_name)
     payments: list[Payment] = []
-    for auth, take in zip(sources, takes, strict=True):
+    for n, (auth, take) in enumerate(zip(sources, takes, strict=True)):
         if take <= 0:
             continue
-        call_key = f"{key}:reauthorized" if auth is renewed else f"{key}:{auth.id}"
+        if keys_by_position:
+            call_key = key if n == 0 else f"{key}:{n}"
+        else:
+            call_key = f"{key}:reauth-capture" if auth is renewed else f"{key}:{auth.id}"
         result = gateway.capture(
             session,
             token=token,
@@ -243,6 +257,8 @@ def capture_invoice(
             idempotency_key=call_key,
         )
         check_amount(result, take, "capture", call_key)
+        if auth.counted_as_authorized:  # (a lapsed one's rest is off the total already)
+            summary.authorized_total -= take
         auth.draw(take)
         payment = Payment(
             summary=summary,
@@ -258,7 +274,6 @@ def capture_invoice(
         session.add(payment)
         payments.append(payment)
         summary.captured_total += take
-        summary.authorized_total -= take
     write_pending(session)
     return Captured(payments, shortfall if renewed is not None else ZERO)
 
@@ -306,8 +321,10 @@ def release_funds(session: Session, summary: OrderSummary, *, key: str, at: date
             authorization_reference=auth.gateway_reference or auth.id,
             idempotency_key=f"{key}:{auth.id}",
         )
+        counted = auth.counted_as_authorized
         amount = auth.void()
-        summary.authorized_total -= amount
+        if counted:
+            summary.authorized_total -= amount
         released += amount
     write_pending(session)
     return released

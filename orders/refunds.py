@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from orders.changes import ChangeDraft, refund_due, write_change
 from orders.errors import Conflict
-from orders.gateway import gateway_for
+from orders.gateway import check_amount, gateway_for
 from orders.models import (
     ChangeKind,
     CreditMemo,
@@ -131,12 +131,17 @@ def memo_for_return(
     return memo
 
 
-def ensure_refunds(session: Session, memo: CreditMemo, *, key: str) -> list[Refund]:
+def ensure_refunds(
+    session: Session, memo: CreditMemo, *, key: str, keys_by_position: bool = False
+) -> list[Refund]:
     """Refund what of ``memo`` is not refunded yet, from captured payments, newest first.
 
-    One gateway refund per payment drawn on, keyed ``key`` (the first) and ``key:N`` after, so a retried
-    step repeats none of them. Never more than the payments hold: if less was captured than the memo
-    says, the rest stays outstanding on the memo.
+    One gateway refund per payment drawn on, keyed ``key:<payment id>``, so a retried step repeats
+    none of them, even when the payments to draw on changed in between (a key by position would then
+    name another payment's refund); ``keys_by_position`` keys them as releases before this one did
+    (``key``, then ``key:N``), for the retry of a refund such a release first tried. A gateway
+    answering for another amount than asked raises ``GatewayMismatch``. Never more than the payments
+    hold: if less was captured than the memo says, the rest stays outstanding on the memo.
     """
     summary = memo.summary
     outstanding = memo.refund_outstanding
@@ -154,7 +159,7 @@ def ensure_refunds(session: Session, memo: CreditMemo, *, key: str) -> list[Refu
         if outstanding <= 0:
             break
         take = min(payment.refundable, outstanding)
-        call_key = key if n == 0 else f"{key}:{n}"
+        call_key = (key if n == 0 else f"{key}:{n}") if keys_by_position else f"{key}:{payment.id}"
         result = gateway_for(session, payment.gateway).refund(
             session,
             token=token,
@@ -163,6 +168,7 @@ def ensure_refunds(session: Session, memo: CreditMemo, *, key: str) -> list[Refu
             currency=summary.currency,
             idempotency_key=call_key,
         )
+        check_amount(result, take, "refund", call_key)
         payment.take_refund(take)
         refund = Refund(
             summary=summary,

@@ -216,7 +216,12 @@ def ensure_refunds_action(ctx: ActionContext, inputs: EnsureRefundsIn) -> Ensure
     """Refund a credit memo to the payments it came from, newest first; never beyond what was captured."""
     memo: CreditMemo = _load(ctx, CreditMemo, inputs.credit_memo, "credit memo")
     with _domain(PAYMENT):
-        made = refunds.ensure_refunds(_session(ctx), memo, key=ctx.idempotency_key)
+        made = refunds.ensure_refunds(
+            _session(ctx),
+            memo,
+            key=ctx.idempotency_key,
+            keys_by_position=ctx.retried_from_before_first_attempt_at,
+        )
     currency = memo.summary.currency
     return EnsureRefundsOut(
         refunded=money.quantize(memo.refunded_amount, currency),

@@ -32,5 +32,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     # Expired authorizations hold nothing any more: as far as the older statuses go, they are voided.
-    op.execute("UPDATE payment_authorizations SET status = 'Voided' WHERE status = 'Expired'")
+    op.execute("UPDATE payment_authorizations SET status = 'Voided', remaining = 0 WHERE status = 'Expired'")
     _replace_check(BEFORE)

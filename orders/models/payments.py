@@ -49,9 +49,14 @@ class PaymentAuthorization(GatewayColumns, Record):
 
     summary: Mapped[OrderSummary] = relationship(back_populates="authorizations")
 
+    @property
+    def counted_as_authorized(self) -> bool:
+        """Whether what it holds is in the summary's authorized total (a lapsed one's is not)."""
+        return self.status == AuthorizationStatus.AUTHORIZED
+
     def draw(self, amount: Decimal) -> None:
         """Take ``amount`` of a capture from what this authorization still holds."""
-        if self.status != AuthorizationStatus.AUTHORIZED:
+        if self.status not in (AuthorizationStatus.AUTHORIZED, AuthorizationStatus.EXPIRED):
             raise MoneyError(f"authorization {self.id} is {self.status}: nothing can be captured from it")
         if amount <= 0 or amount > self.remaining:
             raise MoneyError(f"authorization {self.id}: cannot capture {amount}: {self.remaining} remains")
@@ -60,16 +65,19 @@ class PaymentAuthorization(GatewayColumns, Record):
             self.status = AuthorizationStatus.CLOSED
 
     def usable_at(self, when: datetime) -> bool:
-        """Whether captures can still draw on this authorization at ``when``."""
-        return (
-            self.status == AuthorizationStatus.AUTHORIZED
-            and self.remaining > 0
-            and (self.expires_at is None or self.expires_at > when)
-        )
+        """Whether captures can draw on this authorization as of ``when``: it holds something and had not
+        lapsed by then. One marked lapsed since still counts for a step deciding as of an earlier time
+        (a retry of an attempt made before it lapsed must repeat that attempt's capture)."""
+        if self.remaining <= 0:
+            return False
+        if self.expires_at is None:
+            return self.status == AuthorizationStatus.AUTHORIZED
+        usable = (AuthorizationStatus.AUTHORIZED, AuthorizationStatus.EXPIRED)
+        return self.status in usable and self.expires_at > when
 
     def lapse(self) -> Decimal:
         """Mark an authorization past its expiry as lapsed: what it held, which ``remaining`` goes on
-        showing (captures can no longer draw on it)."""
+        showing (only a step deciding as of a time before the expiry may still draw on it)."""
         if self.status != AuthorizationStatus.AUTHORIZED:
             raise MoneyError(f"authorization {self.id} is {self.status}: it cannot lapse")
         self.status = AuthorizationStatus.EXPIRED
@@ -77,7 +85,7 @@ class PaymentAuthorization(GatewayColumns, Record):
 
     def void(self) -> Decimal:
         """Give back what this authorization still holds (voided at the gateway): what was released."""
-        if self.status != AuthorizationStatus.AUTHORIZED:
+        if self.status not in (AuthorizationStatus.AUTHORIZED, AuthorizationStatus.EXPIRED):
             raise MoneyError(f"authorization {self.id} is {self.status}: there is nothing to void")
         released, self.remaining = self.remaining, ZERO
         self.status = AuthorizationStatus.VOIDED

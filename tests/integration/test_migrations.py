@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import CheckConstraint, inspect, text
@@ -15,9 +17,12 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from engine.db import Database, make_engine
-from migrations.runner import upgrade
+from migrations.runner import alembic_config, upgrade
 from migrations.schema import load_all_models
+from orders.models import Payment
+from orders.payments import ensure_funds
 from tests.conftest import PG_URL, require_or_skip
+from tests.integration.orders.conftest import NOW, capture, setup_world, worked_example_body
 
 SCRATCH_SCHEMA = "ordo_migration_check"
 
@@ -117,3 +122,38 @@ def test_events_in_the_outbox_before_webhooks_count_as_published(empty_database_
     finally:
         engine.dispose()
     assert published is not None
+
+
+def test_widening_the_authorization_status_keeps_every_row_and_the_rows_pointing_at_them(
+    empty_database_url: str,
+) -> None:
+    """On SQLite the table is rebuilt: the captures that point at its rows must not stop that, and
+    nothing may be lost either way."""
+    upgrade(empty_database_url, "53893638310b")  # the revision before Expired
+    database = Database(empty_database_url)
+    try:
+        with database.session_factory() as session:
+            setup_world(session)
+            summary = capture(session, worked_example_body())
+            auth = ensure_funds(session, summary, summary.balance_due, key="m:auth", at=NOW)
+            assert auth is not None
+            session.add(Payment(summary=summary, authorization=auth, amount=D("5.00"), gateway="test"))
+            auth.remaining -= D("5.00")
+            session.commit()
+            auth_id = auth.id
+        upgrade(empty_database_url)
+        with database.engine.begin() as conn:
+            assert conn.execute(text("SELECT count(*) FROM payments")).scalar() == 1
+            conn.execute(
+                text("UPDATE payment_authorizations SET status = 'Expired' WHERE id = :id"), {"id": auth_id}
+            )
+        command.downgrade(alembic_config(empty_database_url), "53893638310b")
+        with database.engine.connect() as conn:
+            row = conn.execute(
+                text("SELECT status, remaining FROM payment_authorizations WHERE id = :id"), {"id": auth_id}
+            ).one()
+            assert conn.execute(text("SELECT count(*) FROM payments")).scalar() == 1
+        assert row.status == "Voided" and D(row.remaining) == 0
+        upgrade(empty_database_url)
+    finally:
+        database.dispose()

@@ -101,12 +101,12 @@ def test_a_shipment_after_the_authorization_lapsed_authorizes_the_invoice_anew(a
     assert _captured(api) == [Decimal("10.58"), Decimal("41.40")]
     # Each new authorization once, each capture from the one it drew on; nothing voided.
     assert [(last, outcome, n) for last, outcome, n in _calls(api, "authorize")][1:] == [
-        ("reauthorize", "approved", 1),
-        ("reauthorize", "approved", 1),
+        ("reauth", "approved", 1),
+        ("reauth", "approved", 1),
     ]
     assert [(last, n) for last, _outcome, n in _calls(api, "capture")] == [
-        ("reauthorized", 1),
-        ("reauthorized", 1),
+        ("reauth-capture", 1),
+        ("reauth-capture", 1),
     ]
     assert _calls(api, "void") == []
 

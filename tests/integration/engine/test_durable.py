@@ -100,7 +100,7 @@ def test_retries_are_due_work_and_exhaustion_raises_a_process_exception(
 
 
 def test_retrying_a_failed_step_reuses_its_idempotency_key(
-    db: Database, runtime: Runtime, install: Install, effects: Effects
+    db: Database, runtime: Runtime, install: Install, effects: Effects, clock: ManualClock
 ) -> None:
     from engine.service import retry_exception
     from engine.triggers import start_service_action
@@ -111,10 +111,13 @@ def test_retrying_a_failed_step_reuses_its_idempotency_key(
         started = start_service_action(session, "os_1", "pay", {}, runtime=runtime)
         assert started.status == "failed"
         exception = session.scalars(select(ProcessException)).one()
+        clock.advance(3600)  # a manager retries an hour later
         retry_exception(session, exception.id, runtime=runtime)
         run = session.get(FlowRun, started.run_id)
         assert run is not None and run.status == "completed"
     assert len(effects.keys) == 2 and len(set(effects.keys)) == 1
+    # And it decides as of the first attempt, as every retry does.
+    assert len(effects.decided) == 2 and len(set(effects.decided)) == 1
 
 
 WAIT = """

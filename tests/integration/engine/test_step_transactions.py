@@ -193,3 +193,52 @@ def test_an_external_action_runs_only_after_what_led_up_to_it_committed(
     assert list(effects.effects.values()) == [1]
     with db.session_factory() as session:
         assert session.scalar(committed) == 2
+
+
+TWO_CALLS = """
+flow two "Two calls"
+  trigger on order_summary.created
+  do charge(amount: 5)
+  do charge(amount: 6)
+  done
+end
+"""
+
+
+def test_an_external_step_has_its_decision_time_stored_before_its_call_goes_out(
+    db: Database, runtime: Runtime, install: Install, effects: Effects, clock: ManualClock
+) -> None:
+    """A worker that dies after the call went out, before the answer was recorded, leaves the run to
+    another: it must decide as of the same time, so it has to be stored before the call. That holds
+    for an external step right after another external one that wrote nothing (no change to commit)."""
+    stored: list[object] = []
+    decided: list[object] = []
+    charge = runtime.registry.actions["charge"]
+
+    def charge_and_read(ctx: ActionContext, inputs: object) -> object:
+        with db.engine.connect() as other:
+            variables = other.scalar(select(FlowRun.variables).where(FlowRun.id == ctx.run_id))
+        stored.append((variables or {}).get("first_attempt_at"))
+        decided.append(ctx.decided_at().isoformat())
+        clock.advance(5)
+        return charge.func(ctx, inputs)
+
+    runtime.registry.register(
+        "charge",
+        charge_and_read,
+        input_model=charge.input_model,
+        output_model=charge.output_model,
+        external=True,
+        replace=True,
+    )
+    runtime.invalidate_catalog()
+    install(TWO_CALLS)
+    with db.session_factory() as session:
+        [run_id] = publish(session, "order_summary.created", {"id": "os_1"}, "os_1", runtime=runtime)
+        drive_runs(session, [run_id], runtime=runtime)
+    assert stored == decided
+    assert len(set(decided)) == 2  # each step its own time
+    with db.session_factory() as session:
+        run = session.get_one(FlowRun, run_id)
+        assert run.status == "completed"
+        assert "first_attempt_at" not in run.variables

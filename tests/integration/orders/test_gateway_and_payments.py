@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
 import pytest
@@ -14,6 +14,7 @@ from orders.gateway import (
     GatewayMismatch,
     GatewayResult,
     GatewayTimeout,
+    authorization_expiry,
     calls_for,
     get_gateway,
 )
@@ -176,3 +177,11 @@ def test_an_authorization_for_another_amount_than_asked_is_a_mismatch_and_writes
             ensure_funds(session, summary, summary.balance_due, key="run:half", at=NOW)
         assert summary.authorizations == []
         assert summary.authorized_total == 0
+
+
+def test_an_authorization_lapses_when_its_gateway_says_or_after_the_gateways_hold() -> None:
+    at = NOW
+    said = GatewayResult("r", D(1), expires_at=datetime(2026, 2, 1, 9, 0))  # no zone: UTC
+    assert authorization_expiry(get_gateway("test"), said, at) == datetime(2026, 2, 1, 9, 0, tzinfo=UTC)
+    assert authorization_expiry(get_gateway("test"), GatewayResult("r", D(1)), at) == at + timedelta(days=7)
+    assert authorization_expiry(_HalfApproving(), GatewayResult("r", D(1)), at) is None  # holds until voided

@@ -3,6 +3,7 @@ refunds to the payments the money came from, newest first, once per idempotency 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal as D
 
 import pytest
@@ -10,20 +11,26 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.db import Database
+from engine.registry import ActionContext
 from orders import billing, exchanges, fulfillment, payments, refunds, returns, routing, service_ops
 from orders.errors import Conflict, ImmutableRecordError, QuantityError
-from orders.gateway import calls_for
+from orders.gateway import GatewayMismatch, GatewayResult, calls_for
+from orders.gateway import _gateways as gateway_registry
 from orders.models import (
     ChangeKind,
     FulfillmentStatus,
+    GatewayCall,
+    Invoice,
     ItemOrigin,
     OrderChange,
     OrderChangeLine,
     OrderSummary,
+    Payment,
     Refund,
     ReturnOrder,
     ReturnStatus,
 )
+from orders.testing_gateway import TestGateway
 from tests.integration.orders.conftest import NOW, capture, worked_example_body
 
 
@@ -129,7 +136,10 @@ def test_refunds_go_to_the_newest_payment_first_and_once_per_key(world: Database
         first, newest = summary.payments
         assert [(r.payment_id, r.amount) for r in made] == [(newest.id, D("5.18")), (first.id, D("41.40"))]
         assert refunds.ensure_refunds(session, memo, key="rf") == []
-        assert [c.calls for c in calls_for(session, "rf", "refund")] == [1]
+        # Keyed by the payment each draws on, each sent once.
+        assert [r.idempotency_key for r in made] == [f"rf:{newest.id}", f"rf:{first.id}"]
+        for refund in made:
+            assert [c.calls for c in calls_for(session, str(refund.idempotency_key), "refund")] == [1]
         assert summary.refunded_total == D("46.58")
         assert summary.balance_due == D("0.00")
         assert session.scalar(select(func.count()).select_from(Refund)) == 2
@@ -179,3 +189,128 @@ def test_exchange_adds_a_routed_line_and_refuses_without_stock(world: Database) 
         session.rollback()
         assert session.scalar(select(func.count()).select_from(OrderChangeLine)) == lines_before
         assert session.scalar(select(func.count()).select_from(ReturnOrder)) == 1
+
+
+class _Halving(TestGateway):
+    """The test processor, answering ``operation`` for half the amount asked (books that disagree)."""
+
+    __test__ = False
+
+    def __init__(self, operation: str) -> None:
+        self._operation = operation
+
+    def _call(
+        self, session: Session, operation: str, token: str, amount: D | None, idempotency_key: str
+    ) -> GatewayResult:
+        result = super()._call(session, operation, token, amount, idempotency_key)
+        if operation == self._operation:
+            return GatewayResult(result.reference, result.amount / 2)
+        return result
+
+
+def test_a_capture_answered_for_another_amount_is_a_mismatch_and_records_nothing(
+    world: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with world.session_factory() as session:
+        summary = _routed(session)
+        session.commit()
+        monkeypatch.setitem(gateway_registry, "test", _Halving("capture"))
+        fo = summary.fulfillment_orders[0]
+        fulfillment.ship(session, fo.id, carrier="UPS", tracking_number="1Z", now=NOW)
+        invoice = billing.create_invoice(session, fo)
+        with pytest.raises(GatewayMismatch, match="capture keyed"):
+            payments.capture_invoice(session, invoice, key="cap", at=NOW)
+        assert summary.captured_total == 0
+        assert session.scalar(select(func.count()).select_from(Payment)) == 0
+
+
+def test_a_refund_answered_for_another_amount_is_a_mismatch_and_records_nothing(
+    world: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with world.session_factory() as session:
+        summary = _routed(session)
+        _ship_all(session, summary, "cap")
+        change = service_ops.create_discount(session, summary, D("10.00"), reason="sorry")
+        memo = refunds.memo_for_change(session, change)
+        session.commit()
+        monkeypatch.setitem(gateway_registry, "test", _Halving("refund"))
+        with pytest.raises(GatewayMismatch, match="refund keyed"):
+            refunds.ensure_refunds(session, memo, key="rf")
+        assert summary.refunded_total == 0
+        assert session.scalar(select(func.count()).select_from(Refund)) == 0
+
+
+def test_a_retry_from_before_the_lapse_repeats_its_capture_though_another_step_lapsed_it(
+    world: Database,
+) -> None:
+    """Shipment 1's capture goes out a minute before the authorization lapses and its answer is lost;
+    shipment 2's capture, after the lapse, marks it lapsed and authorizes its own invoice anew. The
+    retry of shipment 1 decides as of its first attempt: it sends its capture again (the gateway
+    answers as the first time) instead of authorizing and capturing a second time."""
+    first_try = NOW + timedelta(days=7, minutes=-1)
+    later = NOW + timedelta(days=7, hours=1)
+    with world.session_factory() as session:
+        summary = _routed(session)
+        invoices = []
+        for fo in list(summary.fulfillment_orders):
+            fulfillment.ship(session, fo.id, carrier="UPS", tracking_number="1Z", now=NOW)
+            invoices.append(billing.create_invoice(session, fo))
+        session.commit()
+        one, two = invoices
+        sid, one_id, two_id = summary.id, one.id, two.id
+    with world.session_factory() as session:
+        invoice = session.get_one(Invoice, one_id)
+        payments.capture_invoice(session, invoice, key="ship1", at=first_try)
+        session.rollback()  # the answer was lost: nothing of it recorded
+    with world.session_factory() as session:
+        taken = payments.capture_invoice(session, session.get_one(Invoice, two_id), key="ship2", at=later)
+        session.commit()
+        assert taken.reauthorized == two.total
+    with world.session_factory() as session:
+        retried = payments.capture_invoice(
+            session, session.get_one(Invoice, one_id), key="ship1", at=first_try
+        )
+        session.commit()
+        assert retried.reauthorized == 0 and [p.amount for p in retried.payments] == [one.total]
+    with world.session_factory() as session:
+        summary = session.get_one(OrderSummary, sid)
+        calls = session.scalars(select(GatewayCall).where(GatewayCall.operation == "capture")).all()
+        # What the gateway took, once per key, is what Ordo recorded: the order's total, not more.
+        assert sum((c.amount for c in calls), D(0)) == summary.captured_total == D("51.98")
+        assert sorted(c.calls for c in calls) == [1, 2]
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(GatewayCall)
+                .where(GatewayCall.idempotency_key == "ship1:reauth")
+            )
+            == 0
+        )
+        held = sum((a.remaining for a in summary.authorizations if a.counted_as_authorized), D(0))
+        assert summary.authorized_total == held == 0
+
+
+def test_a_retry_begun_before_this_release_keys_its_calls_by_position_as_it_was_keyed(
+    world: Database,
+) -> None:
+    """A capture or refund that an earlier release tried and left waiting for its retry (it stored no
+    first attempt time) sends its calls again with that release's keys: ``key``, then ``key:N``."""
+    assert ActionContext(None, None, "r", "n", 2, "1").retried_from_before_first_attempt_at
+    assert not ActionContext(None, None, "r", "n", 1, "1").retried_from_before_first_attempt_at
+    assert not ActionContext(
+        None, None, "r", "n", 2, "1", first_attempt_at=NOW
+    ).retried_from_before_first_attempt_at
+    with world.session_factory() as session:
+        summary = _routed(session)
+        fo = summary.fulfillment_orders[0]
+        fulfillment.ship(session, fo.id, carrier="UPS", tracking_number="1Z", now=NOW)
+        invoice = billing.create_invoice(session, fo)
+        [payment] = payments.capture_invoice(
+            session, invoice, key="old", at=NOW, keys_by_position=True
+        ).payments
+        assert payment.idempotency_key == "old"
+        _ship_all(session, summary, "cap")
+        change = service_ops.create_discount(session, summary, D("1.00"), reason="sorry")
+        memo = refunds.memo_for_change(session, change)
+        [refund] = refunds.ensure_refunds(session, memo, key="old-rf", keys_by_position=True)
+        assert refund.idempotency_key == "old-rf"
