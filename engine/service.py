@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from dsl.flowgraph import ActionNode
 from engine import codec
 from engine.driver import DriveResult, drive
 from engine.models import FlowRun, ProcessException, RunWait, Task
 from engine.models.exception import ACTIVE_STATUSES, RESOLVED, TRIAGED
 from engine.models.task import DONE, OPEN
 from engine.models.wait import READY
-from engine.records import state_of, wait_of
+from engine.plan import plan_of
+from engine.records import graph_for, state_of, wait_of
 from engine.runtime import Runtime, default_runtime
 
 
@@ -71,8 +73,15 @@ def retry_exception(
     if run is None or exception.retry_node is None or run.status != "failed":
         raise EngineError("there is no failed step to retry")
     state = state_of(run)
-    # attempt > 1 keeps the node's visit count, so the action sees the same idempotency key.
-    state.attempt = 2
+    graph = graph_for(session, runtime, run.version_id, run.flow_id)
+    if isinstance(plan_of(graph).nodes.get(exception.retry_node), ActionNode):
+        # attempt > 1 keeps the node's visit count, so the action sees the same idempotency key (and
+        # decides as of its first attempt, whose time the state kept).
+        state.attempt = 2
+    else:
+        # A failed expression: the node is evaluated again, and the action after it is a first attempt
+        # of a new visit (its own key and its own decision time), not a retry of the one before.
+        state.attempt = 1
     state.node = exception.retry_node
     run.variables = state.dump_variables()
     run.current_node = exception.retry_node

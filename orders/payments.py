@@ -27,6 +27,8 @@ from orders.models import (
 from orders.writes import write_pending
 
 ZERO = Decimal(0)
+# The key suffix of an authorization a capture made anew, in place of lapsed ones.
+REAUTH = ":reauth"
 PAYMENTS = cast(Table, Payment.__table__)
 ORDERS = cast(Table, Order.__table__)
 
@@ -214,12 +216,16 @@ def capture_invoice(
     if outstanding <= 0:
         return Captured([])
     lapse_expired(summary, at)
+    # What lapsed and was not authorized anew yet (by an earlier capture): no more may be now.
     lapsed = sum(
         (
             auth.remaining
             for auth in summary.authorizations
             if auth.status == AuthorizationStatus.EXPIRED and not auth.usable_at(at)
         ),
+        ZERO,
+    ) - sum(
+        (auth.amount for auth in summary.authorizations if (auth.idempotency_key or "").endswith(REAUTH)),
         ZERO,
     )
     sources = open_authorizations(summary, at)
@@ -236,7 +242,7 @@ def capture_invoice(
                 f"only {money.quantize(available, summary.currency)} is authorized"
                 + (f" ({money.quantize(lapsed, summary.currency)} lapsed)" if lapsed else "")
             )
-        renewed = _authorize(session, summary, gateway_name, token, shortfall, key=f"{key}:reauth", at=at)
+        renewed = _authorize(session, summary, gateway_name, token, shortfall, key=f"{key}{REAUTH}", at=at)
         sources.append(renewed)
         takes.append(shortfall)
     gateway = gateway_for(session, gateway_name)

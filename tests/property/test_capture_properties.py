@@ -81,3 +81,47 @@ def test_draws_and_the_shortfall_make_up_exactly_what_is_outstanding(
     for index, take in enumerate(takes):
         if take > 0:
             assert all(takes[j] == remaining[j] for j in range(index))
+
+
+OPERATION = st.one_of(
+    st.tuples(st.just("lapse"), st.integers(0, 400), st.just(0), st.just(Decimal(0))),
+    st.tuples(st.just("draw"), st.integers(0, 400), st.integers(0, 7), CENTS),
+    st.tuples(st.just("void"), st.integers(0, 400), st.integers(0, 7), st.just(Decimal(0))),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(CENTS, EXPIRY, st.just(AuthorizationStatus.AUTHORIZED)), min_size=1, max_size=8),
+    st.lists(OPERATION, max_size=20),
+)
+def test_the_authorized_total_is_what_unlapsed_authorizations_hold_in_any_order_of_steps(
+    held: list[tuple[Decimal, int | None, AuthorizationStatus]],
+    operations: list[tuple[str, int, int, Decimal]],
+) -> None:
+    """Steps deciding as of different times (a retry as of its first attempt, another step as of
+    now) lapse, draw on and void the same authorizations, in any order, as the payment steps do."""
+    summary = _summary(held)
+    for kind, hours, index, amount in operations:
+        _step(summary, kind, START + timedelta(hours=hours), index, amount)
+        held_now = sum((a.remaining for a in summary.authorizations if a.counted_as_authorized), Decimal(0))
+        assert summary.authorized_total == held_now >= 0
+
+
+def _step(summary: OrderSummary, kind: str, at: datetime, index: int, amount: Decimal) -> None:
+    if kind == "lapse":
+        lapse_expired(summary, at)
+        return
+    auth = summary.authorizations[index % len(summary.authorizations)]
+    if not auth.usable_at(at):
+        return
+    counted = auth.counted_as_authorized
+    if kind == "draw":
+        take = min(amount, auth.remaining)
+        if take <= 0:
+            return
+        auth.draw(take)
+    else:
+        take = auth.void()
+    if counted:
+        summary.authorized_total -= take

@@ -240,3 +240,23 @@ def test_a_hanging_plugin_fails_its_step_and_the_engine_keeps_serving(
     with db.session_factory() as session:
         exception = session.scalars(select(ProcessException)).one()
         assert exception.category == "Plugin" and "timeout" in exception.message
+
+
+def test_retrying_a_failed_expression_makes_the_next_action_a_new_visit(
+    db: Database, runtime: Runtime, install: Install, effects: Effects
+) -> None:
+    """Only a failed action is retried as its earlier attempt (same key, same decision time); after a
+    failed expression, the action that follows is a first attempt of its own."""
+    from engine.service import retry_exception
+    from engine.triggers import start_service_action
+
+    install('flow pay "Pay"\n  action pay "Pay"\n  do charge(amount: 5)\n  set z = 0\n  set y = 1 / z\nend\n')
+    with db.session_factory() as session:
+        started = start_service_action(session, "os_1", "pay", {}, runtime=runtime)
+        assert started.status == "failed"
+        exception = session.scalars(select(ProcessException)).one()
+        assert exception.retry_node is not None and exception.step_node == exception.retry_node
+        retry_exception(session, exception.id, runtime=runtime)  # the division fails again
+        run = session.get_one(FlowRun, started.run_id, populate_existing=True)
+        assert run.status == "failed"
+        assert run.variables["attempt"] == 1

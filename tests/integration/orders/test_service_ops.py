@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 from engine.db import Database
 from engine.registry import ActionContext
 from orders import billing, exchanges, fulfillment, payments, refunds, returns, routing, service_ops
-from orders.errors import Conflict, ImmutableRecordError, QuantityError
+from orders.errors import Conflict, ImmutableRecordError, NotAuthorized, QuantityError
 from orders.gateway import GatewayMismatch, GatewayResult, calls_for
 from orders.gateway import _gateways as gateway_registry
 from orders.models import (
+    AuthorizationStatus,
     ChangeKind,
     FulfillmentStatus,
     GatewayCall,
@@ -314,3 +315,20 @@ def test_a_retry_begun_before_this_release_keys_its_calls_by_position_as_it_was_
         memo = refunds.memo_for_change(session, change)
         [refund] = refunds.ensure_refunds(session, memo, key="old-rf", keys_by_position=True)
         assert refund.idempotency_key == "old-rf"
+
+
+def test_no_more_is_authorized_anew_than_lapsed_and_was_not_authorized_anew_before(world: Database) -> None:
+    later = NOW + timedelta(days=8)
+    with world.session_factory() as session:
+        summary = _routed(session)
+        invoices = []
+        for fo in list(summary.fulfillment_orders):
+            fulfillment.ship(session, fo.id, carrier="UPS", tracking_number="1Z", now=NOW)
+            invoices.append(billing.create_invoice(session, fo))
+        first, second = invoices
+        assert payments.capture_invoice(session, first, key="c1", at=later).reauthorized == first.total
+        # As if part of what lapsed had been taken before it lapsed (by a capture not recorded here).
+        [lapsed] = [a for a in summary.authorizations if a.status == AuthorizationStatus.EXPIRED]
+        lapsed.remaining = second.total
+        with pytest.raises(NotAuthorized, match=r"only 0\.00 is authorized"):
+            payments.capture_invoice(session, second, key="c2", at=later)
