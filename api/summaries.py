@@ -11,7 +11,7 @@ from api.problems import Problem
 from engine.models import ProcessException
 from engine.models.exception import ACTIVE_STATUSES
 from orders.models import OrderSummary
-from orders.views import summary_view
+from orders.views import amount, summary_view
 
 
 def exception_view(exception: ProcessException) -> dict[str, Any]:
@@ -59,7 +59,8 @@ def brief(summary: OrderSummary) -> dict[str, Any]:
         "channel": summary.channel,
         "currency": summary.currency,
         "customer": {"email": summary.customer_email, "name": summary.customer_name},
-        "grand_total": totals["grand_total"],
-        "balance_due": totals["balance_due"],
+        # In the currency's places, as the summary's own view gives them (not the column's four).
+        "grand_total": amount(totals["grand_total"], summary.currency),
+        "balance_due": amount(totals["balance_due"], summary.currency),
         "created_at": summary.created_at.isoformat(),
     }

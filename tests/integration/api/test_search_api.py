@@ -36,3 +36,11 @@ def test_search_pages_filters_and_refuses_a_forged_cursor(api: Api) -> None:
     assert [item["order_number"] for item in failing] == ["S-3"]
     forged = api.get("/api/v1/order-summaries?cursor=not-a-cursor", role="agent")
     assert forged.status_code == 422
+
+
+def test_a_listed_summary_gives_its_money_in_its_currencys_places(api: Api) -> None:
+    setup_stock(api)
+    placed = place(api, example_order())
+    [item] = api.get("/api/v1/order-summaries?limit=5").json()["items"]
+    assert item["id"] == placed["id"]
+    assert (item["grand_total"], item["balance_due"]) == ("51.98", "51.98")
