@@ -109,6 +109,23 @@ def test_a_shipment_after_the_authorization_lapsed_authorizes_the_invoice_anew(a
         ("reauth-capture", 1),
     ]
     assert _calls(api, "void") == []
+    auth_ids = _authorization_ids(api, sid)
+    # What the flows' steps said (Decimals tagged as the run's variables store them): the first
+    # authorization, then each capture with what it authorized anew, in the currency's places.
+    outputs = [step["output"] for step in _steps(api, sid) if step["kind"] == "action"]
+    assert {"authorized": {"$dec": "51.98"}, "authorization_id": auth_ids[0]} in outputs
+    captures = [out for out in outputs if isinstance(out, dict) and "reauthorized" in out]
+    assert sorted(str(out) for out in captures) == [
+        str({"amount": {"$dec": "10.58"}, "reauthorized": {"$dec": "10.58"}}),
+        str({"amount": {"$dec": "41.40"}, "reauthorized": {"$dec": "41.40"}}),
+    ]
+
+
+def _steps(api: Api, summary_id: str) -> list[dict[str, object]]:
+    steps: list[dict[str, object]] = []
+    for run in api.get(f"/api/v1/flow-runs?order_summary_id={summary_id}").json()["items"]:
+        steps.extend(api.get(f"/api/v1/flow-runs/{run['id']}").json()["steps"])
+    return steps
 
 
 def test_before_the_authorization_lapses_a_capture_draws_on_it_alone(api: Api) -> None:
@@ -128,7 +145,9 @@ def _authorization_ids(api: Api, summary_id: str) -> list[str]:
     with api.database.session_factory() as session:
         return list(
             session.scalars(
-                select(PaymentAuthorization.id).where(PaymentAuthorization.order_summary_id == summary_id)
+                select(PaymentAuthorization.id)
+                .where(PaymentAuthorization.order_summary_id == summary_id)
+                .order_by(PaymentAuthorization.created_at, PaymentAuthorization.id)
             )
         )
 
