@@ -240,7 +240,7 @@ def capture_invoice(
             raise NotAuthorized(
                 f"cannot capture {money.quantize(outstanding, summary.currency)} {summary.currency}: "
                 f"only {money.quantize(available, summary.currency)} is authorized"
-                + (f" ({money.quantize(lapsed, summary.currency)} lapsed)" if lapsed else "")
+                + (f" ({money.quantize(lapsed, summary.currency)} lapsed)" if lapsed > 0 else "")
             )
         renewed = _authorize(session, summary, gateway_name, token, shortfall, key=f"{key}{REAUTH}", at=at)
         sources.append(renewed)
