@@ -15,6 +15,7 @@ from api.deps import DatabaseDep, SessionDep, require_roles
 from api.keys import Role
 from api.problems import Problem
 from dsl.diagnostics import Diagnostic
+from engine import codec
 from engine import flows as flow_service
 from engine.models import FlowDefinition, FlowRun, FlowStep
 from engine.runtime import Runtime
@@ -207,7 +208,8 @@ def step_json(step: FlowStep) -> dict[str, Any]:
         "attempt": step.attempt,
         "started_at": step.started_at.isoformat(),
         "finished_at": step.finished_at.isoformat() if step.finished_at else None,
-        "output": step.outputs,
+        # Plain JSON, as a simulation's steps give it: not the tagged form runs store (``{"$dec": ...}``).
+        "output": codec.jsonable(codec.decode(step.outputs)),
         "error": step.error,
     }
 
