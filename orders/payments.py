@@ -43,11 +43,7 @@ def lapse_expired(summary: OrderSummary, at: datetime) -> Decimal:
     summary's authorized total: what lapsed."""
     lapsed = ZERO
     for auth in summary.authorizations:
-        if (
-            auth.status == AuthorizationStatus.AUTHORIZED
-            and auth.expires_at is not None
-            and auth.expires_at <= at
-        ):
+        if auth.status == AuthorizationStatus.AUTHORIZED and auth.has_lapsed_by(at):
             amount = auth.lapse()
             summary.authorized_total -= amount
             lapsed += amount
@@ -221,7 +217,7 @@ def capture_invoice(
         (
             auth.remaining
             for auth in summary.authorizations
-            if auth.status == AuthorizationStatus.EXPIRED and not auth.usable_at(at)
+            if auth.status == AuthorizationStatus.EXPIRED and auth.has_lapsed_by(at)
         ),
         ZERO,
     ) - sum(

@@ -68,12 +68,15 @@ class PaymentAuthorization(GatewayColumns, Record):
         """Whether captures can draw on this authorization as of ``when``: it holds something and had not
         lapsed by then. One marked lapsed since still counts for a step deciding as of an earlier time
         (a retry of an attempt made before it lapsed must repeat that attempt's capture)."""
-        if self.remaining <= 0:
+        if self.remaining <= 0 or self.has_lapsed_by(when):
             return False
         if self.expires_at is None:
             return self.status == AuthorizationStatus.AUTHORIZED
-        usable = (AuthorizationStatus.AUTHORIZED, AuthorizationStatus.EXPIRED)
-        return self.status in usable and self.expires_at > when
+        return self.status in (AuthorizationStatus.AUTHORIZED, AuthorizationStatus.EXPIRED)
+
+    def has_lapsed_by(self, when: datetime) -> bool:
+        """Whether its expiry had come at ``when`` (whatever its status says)."""
+        return self.expires_at is not None and self.expires_at <= when
 
     def lapse(self) -> Decimal:
         """Mark an authorization past its expiry as lapsed: what it held, which ``remaining`` goes on

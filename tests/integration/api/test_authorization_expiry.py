@@ -14,7 +14,7 @@ from engine.worker import run_due_work
 from orders.models import AuthorizationStatus, GatewayCall, Order, Payment, PaymentAuthorization
 from tests.integration.api.conftest import Api
 from tests.integration.api.service_helpers import item_id, run_ok, ship_open, summary
-from tests.integration.api.test_flaky_gateway import activate_fast_retry_clone
+from tests.integration.api.test_flaky_gateway import activate_edited_clone, activate_fast_retry_clone
 from tests.integration.api.test_worked_example import example_order, place, setup_stock
 
 HOLD = timedelta(days=7)
@@ -155,22 +155,13 @@ def _authorization_ids(api: Api, summary_id: str) -> list[str]:
 def test_with_reauthorize_off_a_lapsed_authorization_fails_the_capture_and_captures_nothing(
     api: Api,
 ) -> None:
-    cloned = api.post("/api/v1/flows/invoice_and_capture/clone", {"id": "no_reauth", "title": "No"})
-    assert cloned.status_code == 201, cloned.text
-    version = api.get("/api/v1/flows/no_reauth/versions/1")
-    source = version.json()["source"]
-    assert "do capture_funds(invoice: invoice)" in source
-    saved = api.put(
-        "/api/v1/flows/no_reauth/versions/1",
-        {
-            "source": source.replace(
-                "capture_funds(invoice: invoice)", "capture_funds(invoice: invoice, reauthorize: false)"
-            )
-        },
-        **{"If-Match": version.headers["ETag"]},
+    activate_edited_clone(
+        api,
+        "invoice_and_capture",
+        "no_reauth",
+        "capture_funds(invoice: invoice)",
+        "capture_funds(invoice: invoice, reauthorize: false)",
     )
-    assert saved.status_code == 200, saved.text
-    assert api.post("/api/v1/flows/no_reauth/versions/1/activate").status_code == 200
 
     sid = _placed(api)
     _clock(api).advance(delta=HOLD)  # lapsed at the very instant it expires

@@ -11,23 +11,31 @@ from tests.integration.api.conftest import Api
 from tests.integration.api.test_worked_example import example_order, fulfillment_orders, place, setup_stock
 
 
-def activate_fast_retry_clone(api: Api) -> None:
-    cloned = api.post("/api/v1/flows/create_fulfillment_orders/clone", {"id": "fast_retry", "title": "Fast"})
+def activate_edited_clone(api: Api, origin: str, clone: str, old: str, new: str) -> None:
+    """Clone ``origin`` as ``clone``, replace ``old`` by ``new`` in its text and activate it: the
+    clone then takes the origin's place."""
+    cloned = api.post(f"/api/v1/flows/{origin}/clone", {"id": clone, "title": clone})
     assert cloned.status_code == 201, cloned.text
-    version = api.get("/api/v1/flows/fast_retry/versions/1")
+    version = api.get(f"/api/v1/flows/{clone}/versions/1")
     source = version.json()["source"]
-    assert "retry 3 every 30s" in source
+    assert old in source
     saved = api.put(
-        "/api/v1/flows/fast_retry/versions/1",
-        {"source": source.replace("retry 3 every 30s", "retry 3 every 1s")},
+        f"/api/v1/flows/{clone}/versions/1",
+        {"source": source.replace(old, new)},
         **{"If-Match": version.headers["ETag"]},
     )
     assert saved.status_code == 200, saved.text
-    assert api.post("/api/v1/flows/fast_retry/versions/1/activate").status_code == 200
+    assert api.post(f"/api/v1/flows/{clone}/versions/1/activate").status_code == 200
     flows = {f["id"]: f for f in api.get("/api/v1/flows").json()["items"]}
     # The clone replaces its origin: only one flow reacts to new orders.
-    assert flows["create_fulfillment_orders"]["active_version"] is None
-    assert flows["fast_retry"]["active_version"] == 1
+    assert flows[origin]["active_version"] is None
+    assert flows[clone]["active_version"] == 1
+
+
+def activate_fast_retry_clone(api: Api) -> None:
+    activate_edited_clone(
+        api, "create_fulfillment_orders", "fast_retry", "retry 3 every 30s", "retry 3 every 1s"
+    )
 
 
 def test_flaky_gateway_with_a_one_second_retry_completes_with_one_authorization(api: Api) -> None:

@@ -144,6 +144,25 @@ def test_a_run_claimed_by_a_live_driver_is_left_alone(
     assert effects.calls["charge"] == 0
 
 
+def _before_each_charge(runtime: Runtime, probe: Callable[[ActionContext], None]) -> None:
+    """The test catalog's external ``charge``, with ``probe`` run just before it."""
+    charge = runtime.registry.actions["charge"]
+
+    def probed(ctx: ActionContext, inputs: object) -> object:
+        probe(ctx)
+        return charge.func(ctx, inputs)
+
+    runtime.registry.register(
+        "charge",
+        probed,
+        input_model=charge.input_model,
+        output_model=charge.output_model,
+        external=True,
+        replace=True,
+    )
+    runtime.invalidate_catalog()
+
+
 def test_an_external_action_runs_only_after_what_led_up_to_it_committed(
     db: Database, runtime: Runtime, install: Install, effects: Effects
 ) -> None:
@@ -158,22 +177,12 @@ def test_an_external_action_runs_only_after_what_led_up_to_it_committed(
         return Done()
 
     runtime.registry.register("look", look)
-    charge = runtime.registry.actions["charge"]
 
-    def charge_and_look(ctx: ActionContext, inputs: object) -> object:
+    def look_at_charge(ctx: ActionContext) -> None:
         with db.engine.connect() as other:
             seen["charge"] = int(other.scalar(committed) or 0)
-        return charge.func(ctx, inputs)
 
-    runtime.registry.register(
-        "charge",
-        charge_and_look,
-        input_model=charge.input_model,
-        output_model=charge.output_model,
-        external=True,
-        replace=True,
-    )
-    runtime.invalidate_catalog()
+    _before_each_charge(runtime, look_at_charge)
     install(OUTSIDE)
     commits: list[object] = []
     count = commits.append
@@ -213,25 +222,15 @@ def test_an_external_step_has_its_decision_time_stored_before_its_call_goes_out(
     for an external step right after another external one that wrote nothing (no change to commit)."""
     stored: list[object] = []
     decided: list[object] = []
-    charge = runtime.registry.actions["charge"]
 
-    def charge_and_read(ctx: ActionContext, inputs: object) -> object:
+    def read_the_stored_run(ctx: ActionContext) -> None:
         with db.engine.connect() as other:
             variables = other.scalar(select(FlowRun.variables).where(FlowRun.id == ctx.run_id))
         stored.append((variables or {}).get("first_attempt_at"))
         decided.append(ctx.decided_at().isoformat())
         clock.advance(5)
-        return charge.func(ctx, inputs)
 
-    runtime.registry.register(
-        "charge",
-        charge_and_read,
-        input_model=charge.input_model,
-        output_model=charge.output_model,
-        external=True,
-        replace=True,
-    )
-    runtime.invalidate_catalog()
+    _before_each_charge(runtime, read_the_stored_run)
     install(TWO_CALLS)
     with db.session_factory() as session:
         [run_id] = publish(session, "order_summary.created", {"id": "os_1"}, "os_1", runtime=runtime)

@@ -52,6 +52,15 @@ def _ship_all(session: Session, summary: OrderSummary, key: str) -> None:
             payments.capture_invoice(session, invoice, key=f"{key}:{n}", at=NOW)
 
 
+def _shipped_and_invoiced(session: Session, summary: OrderSummary) -> list[Invoice]:
+    """Ship every fulfillment order and invoice it, capturing nothing."""
+    invoices = []
+    for fo in list(summary.fulfillment_orders):
+        fulfillment.ship(session, fo.id, carrier="UPS", tracking_number="1Z", now=NOW)
+        invoices.append(billing.create_invoice(session, fo))
+    return invoices
+
+
 def _item(summary: OrderSummary, sku: str) -> str:
     return next(i.id for i in summary.items if i.sku == sku)
 
@@ -252,10 +261,7 @@ def test_a_retry_from_before_the_lapse_repeats_its_capture_though_another_step_l
     later = NOW + timedelta(days=7, hours=1)
     with world.session_factory() as session:
         summary = _routed(session)
-        invoices = []
-        for fo in list(summary.fulfillment_orders):
-            fulfillment.ship(session, fo.id, carrier="UPS", tracking_number="1Z", now=NOW)
-            invoices.append(billing.create_invoice(session, fo))
+        invoices = _shipped_and_invoiced(session, summary)
         session.commit()
         one, two = invoices
         sid, one_id, two_id = summary.id, one.id, two.id
@@ -321,10 +327,7 @@ def test_no_more_is_authorized_anew_than_lapsed_and_was_not_authorized_anew_befo
     later = NOW + timedelta(days=8)
     with world.session_factory() as session:
         summary = _routed(session)
-        invoices = []
-        for fo in list(summary.fulfillment_orders):
-            fulfillment.ship(session, fo.id, carrier="UPS", tracking_number="1Z", now=NOW)
-            invoices.append(billing.create_invoice(session, fo))
+        invoices = _shipped_and_invoiced(session, summary)
         first, second = invoices
         assert payments.capture_invoice(session, first, key="c1", at=later).reauthorized == first.total
         # As if part of what lapsed had been taken before it lapsed (by a capture not recorded here).
